@@ -1,0 +1,143 @@
+"""Catalog rules over plain data: building merchants and products, pricing order lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.catalog import pricing
+from services.common.events import new_id
+from services.common.geo import TravelModel, cell_for, haversine_m
+
+
+def new_merchant(owner_id: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    loc = data["location"]
+    return {
+        "_id": new_id("mer"),
+        "owner_id": owner_id,
+        "name": data["name"],
+        "business_type": data["business_type"],
+        "secondary_types": sorted(set(data.get("secondary_types") or []) - {data["business_type"]}),
+        "location": {"lat": loc["lat"], "lng": loc["lng"]},
+        "h3_cell": cell_for(loc["lat"], loc["lng"]),
+        "address": data["address"],
+        "phone": data.get("phone"),
+        "opening_hours": data.get("opening_hours"),
+        "delivery": data.get("delivery") or {"max_walk_minutes": 15, "fee_fen": 0,
+                                             "min_order_fen": 0},
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def new_product(merchant: dict[str, Any], data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    by_weight = data["sale_mode"] == "by_weight"
+    unit = data.get("unit") or ("500g" if data.get("price_per") == "500g" else "kg")
+    return {
+        "_id": new_id("prd"),
+        "merchant_id": merchant["_id"],
+        "owner_id": merchant["owner_id"],
+        # A copy of where it is sold, so goods can be searched by cell like merchants.
+        "location": merchant["location"],
+        "h3_cell": merchant["h3_cell"],
+        "name": data["name"],
+        "sale_mode": data["sale_mode"],
+        "price_fen": data["price_fen"],
+        "price_per": data.get("price_per") if by_weight else None,
+        "unit": unit,
+        "stock": data["stock"],
+        "reservations": [],
+        "sold": 0,
+        "origin": data.get("origin"),
+        "available": data.get("available", True),
+        "deleted": False,
+        "stock_history": [],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def public_merchant(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in doc.items() if not k.startswith("_") and k != "updated_at"}
+    out["id"] = doc["_id"]
+    out["created_at"] = doc["created_at"].isoformat()
+    return out
+
+
+def public_product(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["_id"],
+        "merchant_id": doc["merchant_id"],
+        "name": doc["name"],
+        "sale_mode": doc["sale_mode"],
+        "price_fen": doc["price_fen"],
+        "price_per": doc.get("price_per"),
+        "unit": doc["unit"],
+        "stock": doc["stock"],
+        "reserved": sum(r["quantity"] for r in doc.get("reservations") or []),
+        "sold": doc.get("sold", 0),
+        "origin": doc.get("origin"),
+        "available": doc["available"],
+        "updated_at": doc["updated_at"].isoformat(),
+    }
+
+
+class Rejection(Exception):
+    """Why an order cannot be served; becomes a stock_rejected event."""
+
+    def __init__(self, reason: str, message: str, product_id: str | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.product_id = product_id
+
+
+def check_delivery(merchant: dict[str, Any], location: dict[str, float],
+                   model: TravelModel) -> None:
+    """The address must be within the merchant's delivery walk."""
+    distance = haversine_m(merchant["location"]["lat"], merchant["location"]["lng"],
+                           location["lat"], location["lng"])
+    limit = merchant["delivery"]["max_walk_minutes"]
+    if model.minutes_for(distance) > limit:
+        raise Rejection("out_of_delivery_range",
+                        f"{merchant['name']} delivers within a {limit}-minute walk only")
+
+
+def check_line(merchant_id: str, product: dict[str, Any] | None, product_id: str,
+               quantity: int) -> dict[str, Any]:
+    """Raise Rejection unless this product can be sold in this quantity by this merchant."""
+    if product is None or product.get("deleted") or product["merchant_id"] != merchant_id:
+        raise Rejection("unknown_product", "this product is not sold here", product_id)
+    if not product["available"]:
+        raise Rejection("unavailable", f"{product['name']} is not available now", product_id)
+    try:
+        pricing.validate_quantity(product["sale_mode"], quantity)
+    except ValueError as exc:
+        raise Rejection("bad_quantity", str(exc), product_id) from None
+    return product
+
+
+def priced_line(product: dict[str, Any], quantity: int) -> dict[str, Any]:
+    return {
+        "product_id": product["_id"],
+        "name": product["name"],
+        "quantity": quantity,
+        "sale_mode": product["sale_mode"],
+        "unit": product["unit"],
+        "unit_price_fen": product["price_fen"],
+        "price_per": product.get("price_per"),
+        "line_total_fen": pricing.line_price_fen(
+            product["sale_mode"], product["price_fen"], quantity, product.get("price_per")
+        ),
+    }
+
+
+def totals(merchant: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, int]:
+    items_total = sum(line["line_total_fen"] for line in lines)
+    minimum = merchant["delivery"].get("min_order_fen", 0)
+    if items_total < minimum:
+        raise Rejection("below_minimum_order",
+                        f"the minimum order here is {minimum / 100:.2f} yuan")
+    fee = merchant["delivery"].get("fee_fen", 0)
+    return {"items_total_fen": items_total, "delivery_fee_fen": fee,
+            "total_fen": items_total + fee}

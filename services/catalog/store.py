@@ -1,0 +1,137 @@
+"""The catalog's database: merchants, products and the reservation ledger (one per order)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from services.common import outbox
+
+
+class CatalogStore:
+    def __init__(self, db: Any):
+        self.db = db
+        self.merchants = db["merchants"]
+        self.products = db["products"]
+        # _id = order id: what the catalog decided and holds for each order.
+        self.ledger = db["reservations"]
+
+    def ensure_indexes(self) -> None:
+        self.merchants.create_index("owner_id")
+        self.merchants.create_index("h3_cell")
+        self.products.create_index("merchant_id")
+        self.products.create_index("h3_cell")
+        outbox.ensure_outbox_index(self.ledger)
+
+    def outbox_collections(self) -> list[Any]:
+        return [self.ledger]
+
+    # merchants
+
+    def insert_merchant(self, doc: dict[str, Any]) -> None:
+        self.merchants.insert_one(doc)
+
+    def get_merchant(self, merchant_id: str) -> dict[str, Any] | None:
+        return self.merchants.find_one({"_id": merchant_id})
+
+    # products
+
+    def insert_product(self, doc: dict[str, Any]) -> None:
+        self.products.insert_one(doc)
+
+    def get_product(self, product_id: str) -> dict[str, Any] | None:
+        return self.products.find_one({"_id": product_id})
+
+    def products_of(self, merchant_id: str, skip: int, limit: int) -> tuple[list[dict], int]:
+        query = {"merchant_id": merchant_id, "deleted": False}
+        total = self.products.count_documents(query)
+        docs = list(self.products.find(query).sort("created_at", 1).skip(skip).limit(limit))
+        return docs, total
+
+    def update_product(self, product_id: str, changes: dict[str, Any],
+                       audit: dict[str, Any] | None) -> dict[str, Any] | None:
+        update: dict[str, Any] = {"$set": changes}
+        if audit is not None:
+            # Kept in the product itself so the change and its record are one write.
+            update["$push"] = {"stock_history": {"$each": [audit], "$slice": -200}}
+        return self.products.find_one_and_update(
+            {"_id": product_id, "deleted": False}, update, return_document=ReturnDocument.AFTER
+        )
+
+    def reserve(self, product_id: str, order_id: str, quantity: int,
+                now: datetime) -> dict[str, Any] | None:
+        """Take stock for an order: one guarded write, never below zero, never twice."""
+        return self.products.find_one_and_update(
+            {
+                "_id": product_id,
+                "stock": {"$gte": quantity},
+                "reservations.order_id": {"$ne": order_id},
+            },
+            {
+                "$inc": {"stock": -quantity},
+                "$push": {"reservations": {"order_id": order_id, "quantity": quantity,
+                                           "at": now}},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def holds(self, product_id: str, order_id: str) -> dict[str, Any] | None:
+        """The product if it already holds a reservation for this order."""
+        return self.products.find_one({"_id": product_id, "reservations.order_id": order_id})
+
+    def release(self, product_id: str, order_id: str) -> bool:
+        """Give an order's reserved stock back; a no-op if it holds none."""
+        doc = self.holds(product_id, order_id)
+        if doc is None:
+            return False
+        quantity = next(r["quantity"] for r in doc["reservations"] if r["order_id"] == order_id)
+        result = self.products.update_one(
+            {"_id": product_id, "reservations.order_id": order_id},
+            {"$inc": {"stock": quantity}, "$pull": {"reservations": {"order_id": order_id}}},
+        )
+        return result.modified_count == 1
+
+    def sell(self, product_id: str, order_id: str) -> bool:
+        """Make an order's reservation a sale; a no-op if it holds none."""
+        doc = self.holds(product_id, order_id)
+        if doc is None:
+            return False
+        quantity = next(r["quantity"] for r in doc["reservations"] if r["order_id"] == order_id)
+        result = self.products.update_one(
+            {"_id": product_id, "reservations.order_id": order_id},
+            {"$inc": {"sold": quantity}, "$pull": {"reservations": {"order_id": order_id}}},
+        )
+        return result.modified_count == 1
+
+    # the reservation ledger
+
+    def open_ledger(self, order_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """The order's ledger entry, created as 'reserving' if this is the first we hear."""
+        return self.ledger.find_one_and_update(
+            {"_id": order_id},
+            {"$setOnInsert": {"status": "reserving", **fields}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def move_ledger(self, order_id: str, from_statuses: list[str], to_status: str,
+                    fields: dict[str, Any], events: list[dict]) -> dict[str, Any] | None:
+        """Guarded status change of the ledger, recording its events in the same write."""
+        update = outbox.outbox_update(events, {"$set": {"status": to_status, **fields}})
+        return self.ledger.find_one_and_update(
+            {"_id": order_id, "status": {"$in": from_statuses}},
+            update,
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def close_ledger(self, order_id: str, to_status: str, fields: dict[str, Any]) -> dict | None:
+        """Set a final status whatever it was, creating a tombstone if the order is unknown
+        (a cancellation can overtake the order it cancels). Returns the entry before."""
+        return self.ledger.find_one_and_update(
+            {"_id": order_id},
+            {"$set": {"status": to_status, **fields}},
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
+        )

@@ -1,0 +1,111 @@
+"""Bearer tokens: who is calling and in which role.
+
+Tokens are JWTs with ``sub``, ``role`` and ``exp``. The gateway verifies them with a shared
+secret (HS256) or, in production behind an identity provider, a public key (RS256/ES256). The
+accepted algorithms are fixed by configuration, never taken from the token, so ``alg: none``
+and algorithm-confusion tokens are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import jwt
+
+ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
+DEFAULT_TTL_SECONDS = 12 * 3600
+
+
+class AuthError(Exception):
+    """The token is missing, malformed, expired or not ours."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    secret: str | None
+    public_key: str | None
+    algorithm: str
+    issuer: str
+    dev_tokens: bool
+    ttl_seconds: int
+
+    @classmethod
+    def from_env(cls) -> TokenSettings:
+        public_key = os.environ.get("LIFECIRCLE_JWT_PUBLIC_KEY") or None
+        key_file = os.environ.get("LIFECIRCLE_JWT_PUBLIC_KEY_FILE")
+        if key_file and not public_key:
+            with open(key_file, encoding="utf-8") as fh:
+                public_key = fh.read()
+        return cls(
+            secret=os.environ.get("LIFECIRCLE_JWT_SECRET") or None,
+            public_key=public_key,
+            algorithm=os.environ.get(
+                "LIFECIRCLE_JWT_ALGORITHM", "RS256" if public_key else "HS256"
+            ),
+            issuer=os.environ.get("LIFECIRCLE_JWT_ISSUER", "lifecircle"),
+            dev_tokens=os.environ.get("LIFECIRCLE_DEV_TOKENS", "0").lower() in ("1", "true"),
+            ttl_seconds=int(os.environ.get("LIFECIRCLE_TOKEN_TTL_SECONDS", DEFAULT_TTL_SECONDS)),
+        )
+
+    def check(self) -> None:
+        """Refuse to start with settings that would accept anything or nothing."""
+        if self.algorithm.startswith("HS"):
+            if not self.secret or len(self.secret) < 32:
+                raise RuntimeError(
+                    "LIFECIRCLE_JWT_SECRET must be set to at least 32 characters "
+                    "(or configure LIFECIRCLE_JWT_PUBLIC_KEY)"
+                )
+        elif not self.public_key:
+            raise RuntimeError(f"{self.algorithm} needs LIFECIRCLE_JWT_PUBLIC_KEY")
+        if self.dev_tokens and not self.algorithm.startswith("HS"):
+            raise RuntimeError("dev tokens need a shared secret (HS256)")
+
+
+def issue_token(settings: TokenSettings, sub: str, role: str, now: float | None = None) -> str:
+    """Sign a token; only for dev tokens and tests (production tokens come from the IdP)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "sub": sub,
+        "role": role,
+        "iat": issued,
+        "exp": issued + settings.ttl_seconds,
+        "iss": settings.issuer,
+    }
+    return jwt.encode(claims, settings.secret, algorithm=settings.algorithm)
+
+
+def verify_token(settings: TokenSettings, token: str) -> Principal:
+    key = settings.public_key if not settings.algorithm.startswith("HS") else settings.secret
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[settings.algorithm],
+            issuer=settings.issuer,
+            options={"require": ["exp", "sub", "role", "iss"]},
+            leeway=30,
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthError("the token has expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise AuthError(f"the token is not valid: {exc}") from None
+    sub, role = claims.get("sub"), claims.get("role")
+    if not isinstance(sub, str) or not sub or len(sub) > 128:
+        raise AuthError("the token has no valid subject")
+    if role not in ROLES:
+        raise AuthError("the token has an unknown role")
+    return Principal(sub=sub, role=role)

@@ -1,0 +1,38 @@
+"""Events published by the catalog service."""
+
+from marshmallow import fields, validate
+
+from services.common.contracts.base import Contract
+from services.common.events import contract
+
+
+class PricedLine(Contract):
+    product_id = fields.String(required=True)
+    name = fields.String(required=True)
+    quantity = fields.Integer(required=True, strict=True)
+    sale_mode = fields.String(required=True, validate=validate.OneOf(["by_piece", "by_weight"]))
+    unit = fields.String(required=True)
+    unit_price_fen = fields.Integer(required=True, strict=True)
+    price_per = fields.String(required=True, allow_none=True)
+    line_total_fen = fields.Integer(required=True, strict=True)
+
+
+@contract("stock_reserved")
+class StockReserved(Contract):
+    order_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    merchant_owner_id = fields.String(required=True)
+    merchant_name = fields.String(required=True)
+    lines = fields.List(fields.Nested(PricedLine), required=True)
+    items_total_fen = fields.Integer(required=True, strict=True)
+    delivery_fee_fen = fields.Integer(required=True, strict=True)
+    total_fen = fields.Integer(required=True, strict=True)
+
+
+@contract("stock_rejected")
+class StockRejected(Contract):
+    order_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    message = fields.String(required=True)
+    product_id = fields.String(required=True, allow_none=True)

@@ -1,0 +1,53 @@
+"""Events published by the orders service."""
+
+from marshmallow import fields, validate
+
+from services.common.contracts.base import Contract, LocationSchema
+from services.common.events import contract
+
+ORDER_STATUSES = (
+    "pending", "confirmed", "rejected", "accepted", "declined",
+    "out_for_delivery", "delivered", "cancelled",
+)
+
+
+class OrderItemRef(Contract):
+    product_id = fields.String(required=True)
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class DeliverySchema(Contract):
+    address = fields.String(required=True)
+    location = fields.Nested(LocationSchema, required=True)
+
+
+@contract("order_placed")
+class OrderPlaced(Contract):
+    order_id = fields.String(required=True)
+    resident_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    items = fields.List(fields.Nested(OrderItemRef), required=True, validate=validate.Length(1))
+    delivery = fields.Nested(DeliverySchema, required=True)
+
+
+class OrderStatusChanged(Contract):
+    """Every later order event: enough for a consumer to act without asking orders."""
+
+    order_id = fields.String(required=True)
+    resident_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    merchant_owner_id = fields.String(required=True, allow_none=True)
+    merchant_name = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
+    previous_status = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
+    items = fields.List(fields.Nested(OrderItemRef), required=True)
+    total_fen = fields.Integer(required=True, allow_none=True, strict=True)
+    reason = fields.String(required=True, allow_none=True)
+    by = fields.String(required=True, allow_none=True)
+
+
+for _event_type in (
+    "order_confirmed", "order_rejected", "order_accepted", "order_declined",
+    "order_out_for_delivery", "order_delivered", "order_cancelled",
+):
+    contract(_event_type)(type(_event_type.title().replace("_", ""), (OrderStatusChanged,), {}))

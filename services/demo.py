@@ -1,0 +1,206 @@
+"""A small, real-looking circle in Wuhan's Jianghan district, loaded through the public API
+(as a merchant would), and a walk-through a new user can paste into a shell."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+CENTRE = {"lat": 30.5801, "lng": 114.2701}  # 民意街道, 江汉区, 武汉
+
+DAILY_7_TO_22 = {d: [["07:00", "22:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+ALL_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+MERCHANTS: list[dict[str, Any]] = [
+    {
+        "owner": "merchant-huimin",
+        "shop": {
+            "name": "惠民便利店", "business_type": "convenience_store",
+            "secondary_types": ["photo_print", "repair_point"],
+            "location": {"lat": 30.5806, "lng": 114.2712}, "address": "江汉区民意四路18号",
+            "phone": "027-85550101", "opening_hours": ALL_DAY,
+            "delivery": {"max_walk_minutes": 15, "fee_fen": 0, "min_order_fen": 0},
+        },
+        "products": [
+            {"name": "农夫山泉 550ml", "unit": "瓶", "price_fen": 200, "stock": 120},
+            {"name": "鸡蛋 10枚", "unit": "盒", "price_fen": 1290, "stock": 30},
+            {"name": "挂面 1kg", "unit": "袋", "price_fen": 850, "stock": 40},
+        ],
+    },
+    {
+        "owner": "merchant-wang",
+        "shop": {
+            "name": "民意菜场·王阿姨蔬菜摊", "business_type": "wet_market",
+            "secondary_types": ["fresh_produce"],
+            "location": {"lat": 30.5789, "lng": 114.2694}, "address": "江汉区民意菜场A区12号",
+            "opening_hours": {d: [["06:00", "19:00"]] for d in DAILY_7_TO_22},
+            "delivery": {"max_walk_minutes": 10, "fee_fen": 200, "min_order_fen": 1000},
+        },
+        "products": [
+            {"name": "本地上海青", "sale_mode": "by_weight", "price_per": "500g", "unit": "斤",
+             "price_fen": 300, "stock": 20000,
+             "origin": {"supplier": "东西湖蔬菜合作社", "place": "湖北武汉东西湖",
+                        "batch": "DXH-1129", "arrival_date": "2026-11-29"}},
+            {"name": "土鸡蛋", "sale_mode": "by_weight", "price_per": "500g", "unit": "斤",
+             "price_fen": 1200, "stock": 15000,
+             "origin": {"supplier": "恩施山地养殖场", "place": "湖北恩施",
+                        "batch": "ES-1127", "arrival_date": "2026-11-27"}},
+            {"name": "洪湖莲藕", "sale_mode": "by_weight", "price_per": "kg", "unit": "公斤",
+             "price_fen": 980, "stock": 30000,
+             "origin": {"supplier": "洪湖水产", "place": "湖北洪湖", "batch": "HH-1128",
+                        "arrival_date": "2026-11-28"}},
+        ],
+    },
+    {
+        "owner": "merchant-canteen",
+        "shop": {
+            "name": "民意街社区长者食堂", "business_type": "elderly_care",
+            "location": {"lat": 30.5812, "lng": 114.2698},
+            "address": "江汉区民意街社区服务中心一楼",
+            "opening_hours": {d: [["10:30", "13:30"], ["16:30", "19:00"]]
+                              for d in DAILY_7_TO_22},
+            "delivery": {"max_walk_minutes": 15, "fee_fen": 0, "min_order_fen": 0},
+        },
+        "products": [
+            {"name": "两荤一素套餐", "unit": "份", "price_fen": 1600, "stock": 60},
+            {"name": "小米南瓜粥", "unit": "碗", "price_fen": 300, "stock": 40},
+        ],
+    },
+    {
+        "owner": "merchant-pharmacy",
+        "shop": {
+            "name": "民康大药房", "business_type": "pharmacy",
+            "location": {"lat": 30.5795, "lng": 114.2725}, "address": "江汉区新华路201号",
+            "opening_hours": {d: [["08:00", "22:00"]] for d in DAILY_7_TO_22},
+            "delivery": {"max_walk_minutes": 15, "fee_fen": 0, "min_order_fen": 0},
+        },
+        "products": [
+            {"name": "布洛芬缓释胶囊 0.3g×20粒", "unit": "盒", "price_fen": 2350, "stock": 25},
+            {"name": "医用外科口罩 10只", "unit": "包", "price_fen": 990, "stock": 80},
+        ],
+    },
+    {
+        "owner": "merchant-books",
+        "shop": {
+            "name": "江汉社区书屋", "business_type": "bookstore",
+            "location": {"lat": 30.5821, "lng": 114.2731}, "address": "江汉区民意一路5号",
+            "opening_hours": {d: [["09:00", "21:00"]] for d in DAILY_7_TO_22},
+            "delivery": {"max_walk_minutes": 15, "fee_fen": 500, "min_order_fen": 2000},
+        },
+        "products": [
+            {"name": "大字版《红楼梦》", "unit": "套", "price_fen": 9800, "stock": 5},
+        ],
+    },
+]
+
+RESIDENTS = {
+    "resident-li": {"name": "李奶奶", "address": "江汉区民意街12号3单元502",
+                    "location": {"lat": 30.5803, "lng": 114.2705}},
+    "resident-zhang": {"name": "张先生", "address": "江汉区民意四路7号1单元201",
+                       "location": {"lat": 30.5799, "lng": 114.2716}},
+}
+
+
+class Client:
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.tokens: dict[str, str] = {}
+
+    def token(self, sub: str, role: str) -> str:
+        if sub not in self.tokens:
+            r = requests.post(f"{self.base_url}/api/v1/auth/dev-token",
+                              json={"sub": sub, "role": role}, timeout=10)
+            r.raise_for_status()
+            self.tokens[sub] = r.json()["access_token"]
+        return self.tokens[sub]
+
+    def call(self, method: str, path: str, sub: str, role: str, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token(sub, role)}", **kw.pop("headers", {})}
+        r = requests.request(method, f"{self.base_url}{path}", headers=headers, timeout=10, **kw)
+        if r.status_code >= 400:
+            raise RuntimeError(f"{method} {path} -> {r.status_code} {r.text}")
+        return r.json()
+
+
+def load(base_url: str, data_dir: Path) -> dict[str, Any]:
+    """Create the demo circle unless this data directory already has it."""
+    marker = data_dir / "demo.json"
+    client = Client(base_url)
+    if marker.exists():
+        ids = json.loads(marker.read_text())
+        r = requests.get(f"{base_url}/api/v1/merchants/{ids['merchants']['merchant-canteen']}",
+                         headers={"Authorization": "Bearer " + client.token("admin", "admin")},
+                         timeout=10)
+        if r.status_code == 200:
+            return ids
+    ids: dict[str, Any] = {"merchants": {}, "products": {}}
+    for entry in MERCHANTS:
+        shop = client.call("POST", "/api/v1/merchants", entry["owner"], "merchant",
+                           json=entry["shop"])
+        ids["merchants"][entry["owner"]] = shop["id"]
+        for product in entry["products"]:
+            made = client.call("POST", f"/api/v1/merchants/{shop['id']}/products",
+                               entry["owner"], "merchant", json=product)
+            ids["products"][product["name"]] = made["id"]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(ids, ensure_ascii=False, indent=2))
+    return ids
+
+
+def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
+    canteen = ids["merchants"]["merchant-canteen"]
+    set_meal = ids["products"]["两荤一素套餐"]
+    home = RESIDENTS["resident-li"]
+    order = json.dumps({
+        "merchant_id": canteen,
+        "items": [{"product_id": set_meal, "quantity": 1}],
+        "delivery": {"address": home["address"], "location": home["location"]},
+        "note": "少盐，谢谢",
+    }, ensure_ascii=False)
+    token = ("curl -s -X POST {u}/api/v1/auth/dev-token -H 'Content-Type: application/json' "
+             "-d '{{\"sub\": \"{sub}\", \"role\": \"{role}\"}}' | python3 -c "
+             "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'")
+    return f"""
+Lifecircle is running at {base_url}
+  API docs:  {base_url}/api/docs   (OpenAPI: {base_url}/api/v1/openapi.json)
+  readiness: {base_url}/readyz
+
+Walk-through: 李奶奶 (resident-li) orders lunch from the community canteen.
+
+  B={base_url}
+  LI=$({token.format(u="$B", sub="resident-li", role="resident")})
+  CANTEEN=$({token.format(u="$B", sub="merchant-canteen", role="merchant")})
+
+  # the canteen's menu
+  curl -s $B/api/v1/merchants/{canteen}/products -H "Authorization: Bearer $LI"
+
+  # order one 16-yuan set meal (202, status pending; then confirmed once stock is reserved)
+  curl -s -X POST $B/api/v1/orders -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' \\
+       -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \\
+       -d '{order}'
+
+  # her orders and notifications
+  curl -s $B/api/v1/orders -H "Authorization: Bearer $LI"
+  curl -s $B/api/v1/notifications -H "Authorization: Bearer $LI"
+
+  # the canteen sees the order, accepts it, sends it out, delivers it (use the order id)
+  curl -s $B/api/v1/orders -H "Authorization: Bearer $CANTEEN"
+  curl -s -X POST $B/api/v1/orders/ORDER_ID/accept -H "Authorization: Bearer $CANTEEN"
+  curl -s -X POST $B/api/v1/orders/ORDER_ID/dispatch -H "Authorization: Bearer $CANTEEN"
+  curl -s -X POST $B/api/v1/orders/ORDER_ID/deliver -H "Authorization: Bearer $CANTEEN"
+"""
+
+
+def load_and_explain(base_url: str, data_dir: Path) -> dict[str, Any]:
+    ids = load(base_url, data_dir)
+    print(walkthrough(base_url, ids), flush=True)
+    return ids
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,18 @@
+"""gunicorn settings for the gateway (threads: RPC calls block on I/O, not CPU)."""
+
+import os
+
+bind = os.environ.get("GATEWAY_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
+threads = int(os.environ.get("GATEWAY_THREADS", "8"))
+# A request never waits on a service longer than GATEWAY_RPC_TIMEOUT; this is a backstop.
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+# Request logs are written by the app as JSON lines; gunicorn logs only its own events.
+accesslog = None
+errorlog = "-"
+loglevel = "warning"
+limit_request_line = 8190
+limit_request_fields = 100

@@ -1,0 +1,83 @@
+"""Home-delivery orders."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from marshmallow import fields, validate
+
+from services.common.schemas import Strict
+from services.gateway.api import ApiBlueprint
+from services.gateway.security import BEARER, actor, requires
+from services.orders import schemas
+
+blp = ApiBlueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders")
+
+ACTIONS = ("accept", "decline", "dispatch", "deliver", "cancel")
+
+
+class IdempotencyHeaderSchema(Strict):
+    class Meta:
+        unknown = "exclude"  # every other header
+
+    key = fields.String(
+        data_key="Idempotency-Key", required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{8,100}$",
+                                 error="8 to 100 letters, digits, or _ . : -"),
+        metadata={"description": "a new random key per order (e.g. a UUID); retry with the "
+                                 "same key"},
+    )
+
+
+def rpc(method: str, **kwargs):
+    return current_app.config["RPC"].call("orders", method, **kwargs)
+
+
+@blp.route("", methods=["POST"])
+@requires("resident")
+@blp.doc(security=BEARER)
+@blp.arguments(IdempotencyHeaderSchema, location="headers")
+@blp.arguments(schemas.OrderCreateSchema)
+@blp.response(202, schemas.OrderSchema)
+def place_order(headers, body):
+    """Order home delivery. Answers 202 with status pending; the shop's stock decides next."""
+    result = rpc("place_order", actor=actor(), idempotency_key=headers["key"], order=body)
+    g.correlation_id = result["order"]["id"]
+    return result["order"]
+
+
+@blp.route("")
+@requires("resident", "merchant")
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.OrderListArgs, location="query")
+@blp.response(200, schemas.OrderPageSchema)
+def list_orders(args):
+    """Your orders (resident) or your shop's incoming orders (merchant), newest first."""
+    return rpc("list_orders", actor=actor(), **args)
+
+
+@blp.route("/<id:order_id>")
+@requires()
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.OrderSchema)
+def get_order(order_id):
+    g.correlation_id = order_id
+    return rpc("get_order", actor=actor(), order_id=order_id)
+
+
+def _action_view(action: str, role: str):
+    @blp.route(f"/<id:order_id>/{action}", methods=["POST"], endpoint=f"order_{action}")
+    @requires(role)
+    @blp.doc(security=BEARER, summary=f"{action.capitalize()} an order ({role})")
+    @blp.arguments(schemas.ReasonSchema, required=False)
+    @blp.response(200, schemas.OrderSchema)
+    def view(body, order_id):
+        g.correlation_id = order_id
+        return rpc("act", actor=actor(), order_id=order_id, action=action,
+                   reason=(body or {}).get("reason"))
+
+    view.__name__ = f"order_{action}"
+    return view
+
+
+for _action in ACTIONS:
+    _action_view(_action, "resident" if _action == "cancel" else "merchant")

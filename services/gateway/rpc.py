@@ -1,0 +1,76 @@
+"""Calling services from the gateway: one long-lived nameko RPC proxy per gateway thread
+(never a connection per request), a timeout on every call, and a bound on calls in flight so
+an overloaded gateway sheds load quickly instead of queueing without limit."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+from amqp.exceptions import AMQPError
+from kombu.exceptions import KombuError
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.common.errors import AppError
+from services.common.logs import get_logger
+from services.gateway.errors import ApiError
+
+log = get_logger()
+
+TRANSPORT_ERRORS = (OSError, socket.timeout, ConnectionError, AMQPError, KombuError)
+
+
+class RpcClient:
+    def __init__(self, amqp_uri: str, timeout: float, max_in_flight: int):
+        self.config = {"AMQP_URI": amqp_uri}
+        self.timeout = timeout
+        self._local = threading.local()
+        self._slots = threading.BoundedSemaphore(max_in_flight)
+
+    def _proxy(self, timeout: float) -> Any:
+        proxies = getattr(self._local, "proxies", None)
+        if proxies is None:
+            proxies = self._local.proxies = {}
+        proxy = proxies.get(timeout)
+        if proxy is None:
+            runner = ClusterRpcProxy(self.config, timeout=timeout)
+            proxy = proxies[timeout] = (runner, runner.start())
+        return proxy[1]
+
+    def _reset(self) -> None:
+        for runner, _ in (getattr(self._local, "proxies", None) or {}).values():
+            try:
+                runner.stop()
+            except Exception:  # the connection is already broken; drop it
+                pass
+        self._local.proxies = {}
+
+    def call(self, service: str, method: str, timeout: float | None = None, **kwargs: Any):
+        if not self._slots.acquire(timeout=0.2):
+            raise ApiError(503, "overloaded", "the service is busy; please retry shortly",
+                           headers={"Retry-After": "1"})
+        try:
+            proxy = self._proxy(timeout or self.timeout)
+            return getattr(getattr(proxy, service), method)(**kwargs)
+        except AppError:
+            raise
+        except RpcTimeout:
+            self._reset()  # a late reply must not be read as the answer to the next call
+            raise ApiError(503, "service_unavailable", f"the {service} service did not answer "
+                           "in time; please retry", headers={"Retry-After": "2"}) from None
+        except UnknownService:
+            raise ApiError(503, "service_unavailable",
+                           f"the {service} service is not running") from None
+        except TRANSPORT_ERRORS as exc:
+            self._reset()
+            log.warning("rpc_transport_error", service=service, error=repr(exc))
+            raise ApiError(503, "service_unavailable", "the message broker is unreachable; "
+                           "please retry", headers={"Retry-After": "2"}) from None
+        except RemoteError as exc:
+            log.error("rpc_remote_error", service=service, method=method, error=str(exc))
+            raise ApiError(500, "internal_error",
+                           "something went wrong on our side; please try again") from None
+        finally:
+            self._slots.release()

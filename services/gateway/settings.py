@@ -1,0 +1,33 @@
+"""Gateway settings from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from services.common.auth import TokenSettings
+from services.common.config import setting
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    amqp_uri: str
+    rpc_timeout: float
+    max_in_flight: int
+    max_body_bytes: int
+    rate_per_second: float
+    rate_burst: int
+    tokens: TokenSettings
+
+    @classmethod
+    def from_env(cls) -> GatewaySettings:
+        env = os.environ.get
+        return cls(
+            amqp_uri=setting(None, "AMQP_URI"),
+            rpc_timeout=float(env("GATEWAY_RPC_TIMEOUT", "5")),
+            max_in_flight=int(env("GATEWAY_MAX_IN_FLIGHT", "64")),
+            max_body_bytes=int(env("GATEWAY_MAX_BODY_BYTES", str(64 * 1024))),
+            rate_per_second=float(env("GATEWAY_RATE_PER_SECOND", "20")),
+            rate_burst=int(env("GATEWAY_RATE_BURST", "40")),
+            tokens=TokenSettings.from_env(),
+        )

@@ -1,0 +1,167 @@
+"""Runs the whole system on this machine: the four services and the gateway, each its own
+process. ``make run`` uses it (``python -m services.launcher --demo``), and so do the
+end-to-end and fault tests, so what they test is what a developer runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from services.common.config import setting
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("catalog", "orders", "dispatch", "notify")
+SERVICE_CLASSES = {
+    "catalog": "services.catalog.service:CatalogService",
+    "orders": "services.orders.service:OrdersService",
+    "dispatch": "services.dispatch.service:DispatchService",
+    "notify": "services.notify.service:NotifyService",
+}
+BIN = Path(sys.executable).parent
+
+
+def dev_secret(data_dir: Path) -> str:
+    """A per-installation secret for dev tokens, kept (outside git) with the data."""
+    path = data_dir / "dev-jwt-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class System:
+    def __init__(self, data_dir: Path, bind: str = "127.0.0.1:8000",
+                 env: dict[str, str] | None = None):
+        self.data_dir = Path(data_dir).absolute()
+        self.bind = bind
+        self.base_url = f"http://{bind}"
+        self.log_dir = self.data_dir / "logs"
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.env = {
+            **os.environ,
+            "LIFECIRCLE_DATA_DIR": str(self.data_dir),
+            "GATEWAY_BIND": bind,
+            "PYTHONWARNINGS": "ignore",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        if not self.env.get("LIFECIRCLE_JWT_SECRET") and not self.env.get(
+                "LIFECIRCLE_JWT_PUBLIC_KEY"):
+            self.env["LIFECIRCLE_JWT_SECRET"] = dev_secret(self.data_dir)
+
+    def command(self, name: str) -> list[str]:
+        if name == "gateway":
+            return [str(BIN / "gunicorn"), "-c", str(ROOT / "services/gateway/gunicorn_conf.py"),
+                    "services.gateway.wsgi:app"]
+        return [str(BIN / "nameko"), "run", "--config", str(ROOT / "deploy/nameko.yaml"),
+                SERVICE_CLASSES[name]]
+
+    def start(self, name: str) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        self.procs[name] = subprocess.Popen(
+            self.command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us; we stop children in order
+        )
+        log.close()
+
+    def start_all(self) -> None:
+        for name in SERVICES:
+            self.start(name)
+        self.start("gateway")
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}; "
+                                       f"see {self.log_dir / (name + '.log')}")
+            try:
+                response = requests.get(f"{self.base_url}/readyz", timeout=5)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except requests.RequestException as exc:
+                last = repr(exc)
+            time.sleep(0.3)
+        raise RuntimeError(f"the system did not become ready in {timeout:.0f}s: {last}")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(sig)
+            proc.wait(timeout=30)
+
+    def stop(self, name: str, timeout: float = 15.0) -> None:
+        proc = self.procs.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        # The gateway first, so no new work arrives while services drain.
+        for name in ("gateway", *SERVICES):
+            self.stop(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run Lifecircle on this machine.")
+    parser.add_argument("--demo", action="store_true", help="load the demo circle")
+    parser.add_argument("--bind", default=os.environ.get("GATEWAY_BIND", "127.0.0.1:8000"))
+    args = parser.parse_args()
+
+    data_dir = Path(setting(None, "DATA_DIR")).absolute()
+    env = {"LIFECIRCLE_DEV_TOKENS": os.environ.get("LIFECIRCLE_DEV_TOKENS", "1")}
+    system = System(data_dir, args.bind, env)
+
+    def shutdown(*_args: object) -> None:
+        print("\nstopping ...", flush=True)
+        system.stop_all()
+        print("stopped; the data stays in", data_dir, flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    print(f"starting services (data in {data_dir}, logs in {system.log_dir}) ...", flush=True)
+    system.start_all()
+    try:
+        system.wait_ready()
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        system.stop_all()
+        sys.exit(1)
+    if args.demo:
+        from services import demo
+
+        demo.load_and_explain(system.base_url, data_dir)
+    else:
+        print(f"Lifecircle is running at {system.base_url} (API docs: {system.base_url}/api/docs)")
+    print("Ctrl-C stops everything.", flush=True)
+    while True:
+        for name, proc in system.procs.items():
+            if proc.poll() is not None:
+                print(f"{name} exited with {proc.returncode}; see {system.log_dir}/{name}.log",
+                      flush=True)
+                shutdown()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Order payloads: validated at the gateway and again by the orders service."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate, validates
+
+from services.common.contracts.orders import ORDER_STATUSES
+from services.common.schemas import Id, LocationSchema, Strict, Text, page_of
+
+
+class OrderItemSchema(Strict):
+    product_id = Id(required=True)
+    quantity = fields.Integer(
+        strict=True, required=True, validate=validate.Range(1, 100_000),
+        metadata={"description": "pieces, or grams for goods sold by weight"},
+    )
+
+
+class DeliverySchema(Strict):
+    address = Text(200, required=True, metadata={"example": "江汉区民意街12号3单元502"})
+    location = fields.Nested(LocationSchema, required=True)
+
+
+class OrderCreateSchema(Strict):
+    merchant_id = Id(required=True)
+    items = fields.List(fields.Nested(OrderItemSchema), required=True,
+                        validate=validate.Length(1, 50))
+    delivery = fields.Nested(DeliverySchema, required=True)
+    note = Text(200, min_length=0, load_default=None, allow_none=True)
+
+    @validates("items")
+    def _distinct(self, items, **_kw):
+        ids = [item["product_id"] for item in items]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("each product may appear once; add up the quantities")
+
+
+class ReasonSchema(Strict):
+    reason = Text(200, load_default=None, allow_none=True)
+
+
+class LineSchema(Strict):
+    product_id = fields.String(required=True)
+    name = fields.String(required=True)
+    quantity = fields.Integer(required=True)
+    sale_mode = fields.String(required=True)
+    unit = fields.String(required=True)
+    unit_price_fen = fields.Integer(required=True)
+    price_per = fields.String(allow_none=True)
+    line_total_fen = fields.Integer(required=True)
+
+
+class HistoryEntrySchema(Strict):
+    status = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
+    at = fields.String(required=True)
+    by = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class OrderSchema(Strict):
+    id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
+    resident_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    merchant_name = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(OrderItemSchema), required=True)
+    lines = fields.List(fields.Nested(LineSchema), required=True)
+    items_total_fen = fields.Integer(allow_none=True)
+    delivery_fee_fen = fields.Integer(allow_none=True)
+    total_fen = fields.Integer(allow_none=True)
+    delivery = fields.Nested(DeliverySchema, required=True)
+    note = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "why it was rejected, "
+                                                                     "declined or cancelled"})
+    accept_by = fields.String(allow_none=True)
+    history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+
+
+class OrderListArgs(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+
+
+OrderPageSchema = page_of(OrderSchema)
