@@ -1,5 +1,17 @@
 """Every blueprint the gateway serves."""
 
-from services.gateway.routes import auth, catalog, notifications, orders, system
+from services.gateway.routes import (
+    auth,
+    catalog,
+    circle,
+    dispatch,
+    notices,
+    notifications,
+    orders,
+    system,
+)
 
-ROUTES = [system.blp, auth.blp, catalog.blp, orders.blp, notifications.blp]
+ROUTES = [
+    system.blp, auth.blp, catalog.blp, circle.blp, orders.blp, dispatch.blp,
+    notifications.blp, notices.blp,
+]
