@@ -3,7 +3,11 @@ machine's rabbitmqctl is at hand) so tests never meet a running `make run` or ea
 
 from __future__ import annotations
 
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # nameko's containers run under eventlet, as in production
 

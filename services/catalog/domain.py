@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.catalog import pricing
+from services.catalog import pricing, search
 from services.common.events import new_id
 from services.common.geo import TravelModel, cell_for, haversine_m
 
@@ -51,7 +51,10 @@ def new_product(merchant: dict[str, Any], data: dict[str, Any], now: datetime) -
         "origin": data.get("origin"),
         "available": data.get("available", True),
         "deleted": False,
-        "stock_history": [],
+        "name_keys": name_keys(data["name"]),
+        # The opening stock is the first audited change (from 0), so the history is complete.
+        "stock_history": [{"by": merchant["owner_id"], "at": now, "from": 0,
+                           "to": data["stock"]}],
         "created_at": now,
         "updated_at": now,
     }
@@ -141,3 +144,58 @@ def totals(merchant: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, i
     fee = merchant["delivery"].get("fee_fen", 0)
     return {"items_total_fen": items_total, "delivery_fee_fen": fee,
             "total_fen": items_total + fee}
+
+
+# --- product search keys ---------------------------------------------------------------------
+# A product stores the characters and character bigrams of its normalised name ("name_keys",
+# indexed).  A search fetches only products sharing at least one key with the query, and
+# search.score decides.  Every tier of search.score implies such a shared key: substring and
+# prefix matches contain all the query's bigrams; an all-terms match contains each term (its
+# bigrams, or the character itself for a one-character term); a bigram match shares a bigram.
+
+
+def _compact(text: str) -> str:
+    return search.normalize(text).replace(" ", "")
+
+
+def name_keys(name: str) -> list[str]:
+    """Index keys of a product name: its characters and character bigrams."""
+    compact = _compact(name)
+    keys = set(compact)
+    keys.update(compact[i:i + 2] for i in range(len(compact) - 1))
+    return sorted(keys)
+
+
+def query_keys(query: str) -> list[str]:
+    """Keys of which a matching product name has at least one (see above)."""
+    normal = search.normalize(query)
+    compact = normal.replace(" ", "")
+    if len(compact) == 1:
+        return [compact]
+    keys = {compact[i:i + 2] for i in range(len(compact) - 1)}
+    keys.update(term for term in normal.split() if len(term) == 1)
+    return sorted(keys)
+
+
+def product_changes(data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The $set for an owner's product update."""
+    changes = {**data, "updated_at": now}
+    if "name" in data:
+        changes["name_keys"] = name_keys(data["name"])
+    return changes
+
+
+def stock_change(by: str, product: dict[str, Any], new_stock: int | None,
+                 now: datetime) -> dict[str, Any] | None:
+    """The audit entry for a stock change, or None when the stock does not change."""
+    if new_stock is None or new_stock == product["stock"]:
+        return None
+    return {"by": by, "at": now, "from": product["stock"], "to": new_stock}
+
+
+def public_stock_history(product: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "product_id": product["_id"],
+        "items": [{"by": e["by"], "at": e["at"].isoformat(), "from": e["from"], "to": e["to"]}
+                  for e in product.get("stock_history") or []],
+    }

@@ -143,3 +143,242 @@ class ProductSchema(Strict):
 
 MerchantIdArg = Id
 ProductPageSchema = page_of(ProductSchema)
+
+
+# --- the 15-minute circle: query arguments (validated at the gateway and again here) ----------
+
+MAX_WALK_MINUTES = 60  # beyond an hour it is not a walk; also bounds the H3 disk size
+AREA_RESOLUTIONS = (7, 8, 9)
+MAX_AREA_POINTS = 200
+
+
+def _lat(**kw) -> fields.Float:
+    return fields.Float(allow_nan=False, validate=validate.Range(-90, 90),
+                        metadata={"description": "WGS84 latitude", "example": 30.5801}, **kw)
+
+
+def _lng(**kw) -> fields.Float:
+    return fields.Float(allow_nan=False, validate=validate.Range(-180, 180),
+                        metadata={"description": "WGS84 longitude", "example": 114.2701}, **kw)
+
+
+def _walk_minutes() -> fields.Integer:
+    return fields.Integer(
+        load_default=15, validate=validate.Range(1, MAX_WALK_MINUTES),
+        metadata={"description": "how far the resident will walk, in minutes (1-60)"},
+    )
+
+
+class NearMerchantsArgs(Strict):
+    lat = _lat(required=True)
+    lng = _lng(required=True)
+    walk_minutes = _walk_minutes()
+    business_type = fields.String(
+        load_default=None, validate=_known_type,
+        metadata={"description": "primary or secondary type, e.g. breakfast"},
+    )
+    open_now = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: only merchants open right now (city time zone)"},
+    )
+    q = Text(50, load_default=None, metadata={"description": "words in the shop's name"})
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class NearProductsArgs(Strict):
+    lat = _lat(required=True)
+    lng = _lng(required=True)
+    walk_minutes = _walk_minutes()
+    q = Text(50, required=True, metadata={"description": "product name, e.g. 鸡蛋",
+                                          "example": "鸡蛋"})
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+    @validates("q")
+    def _has_text(self, value, **_kw):
+        if not value.strip():
+            raise ValidationError("must contain a word to search for")
+
+
+class CoverageArgs(Strict):
+    lat = _lat(required=True)
+    lng = _lng(required=True)
+
+
+def _parse_points(text: str) -> list[dict[str, float]]:
+    """'lat,lng;lat,lng' -> [{"lat", "lng"}]; ValidationError on anything else."""
+    points = []
+    for i, part in enumerate(p for p in text.split(";") if p.strip()):
+        pieces = part.split(",")
+        if len(pieces) != 2:
+            raise ValidationError(f"point {i}: expected 'lat,lng'")
+        try:
+            point = LocationSchema().load({"lat": pieces[0].strip(), "lng": pieces[1].strip()})
+        except ValidationError as exc:
+            raise ValidationError(f"point {i}: {exc.messages}") from None
+        points.append(point)
+    if not points:
+        raise ValidationError("give at least one 'lat,lng' point")
+    if len(points) > MAX_AREA_POINTS:
+        raise ValidationError(f"at most {MAX_AREA_POINTS} points")
+    return points
+
+
+class PointList(fields.String):
+    """Community points as 'lat,lng;lat,lng' (a query string cannot carry a JSON list)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list):  # already parsed once, at the gateway
+            if not 1 <= len(value) <= MAX_AREA_POINTS:
+                raise ValidationError(f"give 1 to {MAX_AREA_POINTS} points")
+            return LocationSchema(many=True).load(value)
+        return _parse_points(super()._deserialize(value, attr, data, **kwargs))
+
+
+class CoverageAreaArgs(Strict):
+    south = _lat(load_default=None)
+    west = _lng(load_default=None)
+    north = _lat(load_default=None)
+    east = _lng(load_default=None)
+    points = PointList(
+        load_default=None,
+        metadata={"description": "instead of a box: community points 'lat,lng;lat,lng' "
+                                 f"(at most {MAX_AREA_POINTS}); each gives the cell it lies in",
+                  "example": "30.5801,114.2701;30.5850,114.2750"},
+    )
+    res = fields.Integer(
+        load_default=8, validate=validate.OneOf(AREA_RESOLUTIONS),
+        metadata={"description": "H3 resolution of the map cells: 7 (~5 km²), 8 (~0.7 km²) "
+                                 "or 9 (~0.1 km²)"},
+    )
+
+    @validates_schema
+    def _box_or_points(self, data, **_kw):
+        box = [data.get(k) for k in ("south", "west", "north", "east")]
+        given = [v is not None for v in box]
+        if data.get("points") is not None:
+            if any(given):
+                raise ValidationError("give either a bounding box or points, not both")
+            return
+        if not all(given):
+            raise ValidationError("give south, west, north and east (or points)")
+        south, west, north, east = box
+        if not (south < north and west < east):
+            raise ValidationError("the box needs south < north and west < east")
+
+
+# --- the 15-minute circle: answers ----------------------------------------------------------
+
+
+class BusinessTypeSchema(Strict):
+    code = fields.String(required=True)
+    name_zh = fields.String(required=True)
+    name_en = fields.String(required=True)
+    category = fields.String(required=True, metadata={"description": "basic or quality"})
+    group = fields.String(required=True)
+    target_walk_minutes = fields.Integer(required=True)
+
+
+class BusinessTypeListSchema(Strict):
+    items = fields.List(fields.Nested(BusinessTypeSchema), required=True)
+
+
+class NearMerchantSchema(Strict):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    business_type = fields.String(required=True)
+    secondary_types = fields.List(fields.String(), required=True)
+    location = fields.Nested(LocationSchema, required=True)
+    address = fields.String(required=True)
+    phone = fields.String(allow_none=True)
+    opening_hours = fields.Dict(allow_none=True)
+    distance_m = fields.Float(required=True, metadata={"description": "straight line"})
+    walk_minutes = fields.Float(required=True, metadata={"description": "estimated walk"})
+    open_now = fields.Boolean(required=True)
+
+
+class NearProductSchema(Strict):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    merchant_name = fields.String(required=True)
+    sale_mode = fields.String(required=True)
+    price_fen = fields.Integer(required=True)
+    price_per = fields.String(allow_none=True)
+    unit = fields.String(required=True)
+    stock = fields.Integer(required=True)
+    origin = fields.Nested(OriginSchema, allow_none=True)
+    relevance = fields.Float(required=True)
+    distance_m = fields.Float(required=True)
+    walk_minutes = fields.Float(required=True)
+
+
+def _near_page(item: type, name: str) -> type:
+    return type(name, (Strict,), {
+        "items": fields.List(fields.Nested(item), required=True),
+        "page": fields.Integer(required=True),
+        "page_size": fields.Integer(required=True),
+        "total": fields.Integer(required=True),
+        "walk_minutes": fields.Integer(required=True),
+        "max_distance_m": fields.Float(required=True, metadata={
+            "description": "straight-line radius that the walk allows"}),
+    })
+
+
+NearMerchantPageSchema = _near_page(NearMerchantSchema, "NearMerchantPageSchema")
+NearProductPageSchema = _near_page(NearProductSchema, "NearProductPageSchema")
+
+
+class NearestSchema(Strict):
+    merchant_id = fields.String(required=True)
+    name = fields.String(required=True)
+    walk_minutes = fields.Float(required=True)
+    distance_m = fields.Float(required=True)
+
+
+class TypeCoverageSchema(BusinessTypeSchema):
+    covered = fields.Boolean(required=True)
+    nearest = fields.Nested(NearestSchema, allow_none=True, metadata={
+        "description": "nearest merchant of this type within the search radius, or null"})
+
+
+class CategoryCountSchema(Strict):
+    covered = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class CoverageSchema(Strict):
+    origin = fields.Nested(LocationSchema, required=True)
+    types = fields.List(fields.Nested(TypeCoverageSchema), required=True)
+    missing = fields.List(fields.String(), required=True,
+                          metadata={"description": "uncovered types, basic-guarantee first"})
+    summary = fields.Dict(keys=fields.String(), values=fields.Nested(CategoryCountSchema),
+                          required=True)
+    search_walk_minutes = fields.Integer(required=True, metadata={
+        "description": "merchants farther than this walk are not looked at"})
+
+
+# "from" is a Python keyword, hence from_dict.
+StockChangeSchema = Strict.from_dict({
+    "by": fields.String(required=True, metadata={"description": "who changed it"}),
+    "at": fields.String(required=True, metadata={"description": "when (UTC, ISO 8601)"}),
+    "from": fields.Integer(required=True),
+    "to": fields.Integer(required=True),
+}, name="StockChangeSchema")
+
+
+class StockHistorySchema(Strict):
+    product_id = fields.String(required=True)
+    items = fields.List(fields.Nested(StockChangeSchema), required=True,
+                        metadata={"description": "newest last (at most the last 200)"})
+
+
+class CoverageAreaSchema(Strict):
+    """A GeoJSON FeatureCollection: one Polygon feature per H3 cell."""
+
+    type = fields.String(required=True, metadata={"example": "FeatureCollection"})
+    features = fields.List(fields.Dict(), required=True, metadata={
+        "description": "properties: cell, res, centre, basic_covered, basic_total, "
+                       "basic_missing"})
+    properties = fields.Dict(required=True)

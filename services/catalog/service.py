@@ -6,10 +6,10 @@ from typing import Any
 
 from nameko.rpc import rpc
 
-from services.catalog import domain, reservations, schemas
+from services.catalog import domain, near, reservations, schemas
 from services.catalog.store import CatalogStore
 from services.common.config import setting
-from services.common.errors import Forbidden, NotFound, load_or_raise
+from services.common.errors import Forbidden, InvalidInput, NotFound, load_or_raise
 from services.common.events import load_event
 from services.common.geo import TravelModel
 from services.common.messaging import event_handler
@@ -58,10 +58,8 @@ class CatalogService(ServiceBase):
         self._owned_merchant(who, product["merchant_id"])
         data = load_or_raise(schemas.ProductUpdateSchema(), changes)
         now = self.clock.now()
-        audit = None
-        if "stock" in data and data["stock"] != product["stock"]:
-            audit = {"by": who["sub"], "at": now, "from": product["stock"], "to": data["stock"]}
-        updated = self.store.update_product(product_id, {**data, "updated_at": now}, audit)
+        audit = domain.stock_change(who["sub"], product, data.get("stock"), now)
+        updated = self.store.update_product(product_id, domain.product_changes(data, now), audit)
         if updated is None:
             raise NotFound("no such product")
         return domain.public_product(updated)
@@ -76,6 +74,56 @@ class CatalogService(ServiceBase):
         docs, total = self.store.products_of(merchant_id, (page - 1) * page_size, page_size)
         return {"items": [domain.public_product(d) for d in docs], "page": page,
                 "page_size": page_size, "total": total}
+
+    @rpc
+    def delete_product(self, actor: dict, product_id: str) -> dict:
+        """Soft delete (owner only): gone from the shop and every search; past orders keep
+        their own copies of the lines."""
+        who = actor_of(actor)
+        product = self._product(product_id)
+        self._owned_merchant(who, product["merchant_id"])
+        deleted = self.store.delete_product(product_id, who["sub"], self.clock.now())
+        if deleted is None:
+            raise NotFound("no such product")
+        return {"id": product_id, "deleted": True}
+
+    @rpc
+    def stock_history(self, actor: dict, product_id: str) -> dict:
+        """Who changed the stock, when, from what to what (owner and admin only)."""
+        who = actor_of(actor)
+        product = self.store.get_product(product_id)
+        if product is None:
+            raise NotFound("no such product")
+        self._owned_merchant(who, product["merchant_id"])
+        return domain.public_stock_history(product)
+
+    # the 15-minute circle
+
+    @rpc
+    def near_merchants(self, query: dict) -> dict:
+        args = load_or_raise(schemas.NearMerchantsArgs(), query)
+        return near.near_merchants(self.store, args, self._walk_model(), self.clock.now(),
+                                   setting(self.config, "CITY_TZ"))
+
+    @rpc
+    def near_products(self, query: dict) -> dict:
+        args = load_or_raise(schemas.NearProductsArgs(), query)
+        return near.near_products(self.store, args, self._walk_model())
+
+    @rpc
+    def coverage(self, actor: dict, query: dict) -> dict:
+        self._planner(actor_of(actor))
+        args = load_or_raise(schemas.CoverageArgs(), query)
+        return near.coverage_at(self.store, args["lat"], args["lng"], self._walk_model())
+
+    @rpc
+    def coverage_area(self, actor: dict, query: dict) -> dict:
+        self._planner(actor_of(actor))
+        args = load_or_raise(schemas.CoverageAreaArgs(), query)
+        try:
+            return near.coverage_area(self.store, args, self._walk_model())
+        except ValueError as exc:  # too many cells, or too large an area
+            raise InvalidInput(str(exc), {"_schema": [str(exc)]}) from None
 
     # the order saga
 
@@ -115,6 +163,11 @@ class CatalogService(ServiceBase):
         if product is None or product.get("deleted"):
             raise NotFound("no such product")
         return product
+
+    @staticmethod
+    def _planner(who: dict) -> None:
+        if who["role"] not in ("planner", "admin"):
+            raise Forbidden("coverage reports are for planners")
 
     def _owned_merchant(self, who: dict, merchant_id: str) -> dict[str, Any]:
         merchant = self._merchant(merchant_id)

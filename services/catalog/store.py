@@ -7,7 +7,14 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
+from services.catalog.domain import name_keys
 from services.common import outbox
+
+# What a near-me answer and a coverage report need of a merchant (smaller copies per query).
+NEAR_FIELDS = {"_id": 1, "name": 1, "business_type": 1, "secondary_types": 1, "location": 1,
+               "address": 1, "phone": 1, "opening_hours": 1}
+PRODUCT_NEAR_FIELDS = {"_id": 1, "merchant_id": 1, "name": 1, "sale_mode": 1, "price_fen": 1,
+                       "price_per": 1, "unit": 1, "stock": 1, "origin": 1, "location": 1}
 
 
 class CatalogStore:
@@ -23,7 +30,20 @@ class CatalogStore:
         self.merchants.create_index("h3_cell")
         self.products.create_index("merchant_id")
         self.products.create_index("h3_cell")
+        self.products.create_index("name_keys")
         outbox.ensure_outbox_index(self.ledger)
+        self._backfill_name_keys()
+
+    def _backfill_name_keys(self) -> None:
+        # Products written before name search existed: one pass, recorded so that later
+        # start-ups of a large catalog do not scan every product again.
+        meta = self.db["meta"]
+        if meta.find_one({"_id": "name_keys_backfilled"}) is not None:
+            return
+        for doc in list(self.products.find({"name_keys": {"$exists": False}}, {"name": 1})):
+            self.products.update_one({"_id": doc["_id"]},
+                                     {"$set": {"name_keys": name_keys(doc["name"])}})
+        meta.update_one({"_id": "name_keys_backfilled"}, {"$set": {"done": True}}, upsert=True)
 
     def outbox_collections(self) -> list[Any]:
         return [self.ledger]
@@ -36,7 +56,32 @@ class CatalogStore:
     def get_merchant(self, merchant_id: str) -> dict[str, Any] | None:
         return self.merchants.find_one({"_id": merchant_id})
 
+    def merchants_in_cells(self, cells: list[str]) -> list[dict[str, Any]]:
+        """Merchants whose H3 cell is one of these (the indexed near-me lookup)."""
+        return list(self.merchants.find({"h3_cell": {"$in": cells}}, NEAR_FIELDS))
+
+    def merchant_names(self, merchant_ids: list[str]) -> dict[str, str]:
+        docs = self.merchants.find({"_id": {"$in": merchant_ids}}, {"name": 1})
+        return {d["_id"]: d["name"] for d in docs}
+
     # products
+
+    def products_matching(self, cells: list[str], keys: list[str]) -> list[dict[str, Any]]:
+        """Goods on sale in these cells whose name shares a search key with the query."""
+        return list(self.products.find(
+            {"h3_cell": {"$in": cells}, "name_keys": {"$in": keys}, "deleted": False,
+             "available": True},
+            PRODUCT_NEAR_FIELDS,
+        ))
+
+    def delete_product(self, product_id: str, by: str, now: datetime) -> dict[str, Any] | None:
+        """Soft delete: the product leaves the shelf and every search; orders keep their lines."""
+        return self.products.find_one_and_update(
+            {"_id": product_id, "deleted": False},
+            {"$set": {"deleted": True, "available": False, "deleted_at": now,
+                      "deleted_by": by, "updated_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
 
     def insert_product(self, doc: dict[str, Any]) -> None:
         self.products.insert_one(doc)

@@ -19,6 +19,11 @@ DEFAULTS: dict[str, Any] = {
     # Orders
     "ORDER_ACCEPT_TIMEOUT_SECONDS": 600,
     "ORDER_TIMER_SECONDS": 5.0,
+    # Dispatch (see docs/dispatch.md)
+    "DISPATCH_AUTO_ASSIGN": "",  # "" off, "all", or comma-separated skills
+    "DISPATCH_ACCEPT_TIMEOUT_SECONDS": 120,
+    "DISPATCH_MAX_ETA_MINUTES": 30.0,
+    "DISPATCH_TECH_CACHE": True,
     # Events
     "OUTBOX_RELAY_SECONDS": 2.0,
     "OUTBOX_GRACE_SECONDS": 3.0,

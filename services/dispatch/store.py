@@ -1,22 +1,209 @@
-"""The dispatch database: technicians and repair requests."""
+"""The dispatch database: technicians and repair requests.
+
+Repairs carry their own outbox. Every invariant is a single-document guarded write:
+- a repair moves only from the status (and revision) it was read in;
+- a technician holds at most one job: ``current_repair_id`` is claimed with a filter on
+  ``current_repair_id: None`` and released with a filter on the repair that holds it.
+
+Technicians are also kept in memory, indexed by a coarse H3 cell (``search_cell``), so the
+candidate query costs a few dict lookups instead of a database scan. This is correct because
+one dispatch process is the only writer of its database (see DESIGN.md, Storage) and every
+technician write here refreshes the cache from the document the write returned. With
+DISPATCH_TECH_CACHE off (several dispatch processes on one MongoDB), the same query runs
+against the indexed ``search_cell`` field instead.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
 from services.common import outbox
+from services.common.geo import cell_for
+
+# H3 resolution 7 (~1.2 km edge) for the candidate search: a 6 km radius is ~60 cells rather
+# than ~1,500 at the resolution-9 cell kept for display and fine-grained queries.
+SEARCH_RES = 7
+ACTIVE_REPAIR_STATUSES = ("open", "assigned", "accepted", "arrived")
+SLA_WATCHED_STATUSES = ("open", "assigned", "accepted")
+
+
+def cells_of(point: dict[str, float]) -> tuple[str, str]:
+    return cell_for(point["lat"], point["lng"]), cell_for(point["lat"], point["lng"], SEARCH_RES)
 
 
 class DispatchStore:
-    def __init__(self, db: Any):
+    def __init__(self, db: Any, cache: bool = True):
         self.db = db
         self.repairs = db["repairs"]
         self.technicians = db["technicians"]
+        self.cache_enabled = cache
+        self._techs: dict[str, dict[str, Any]] = {}
+        self._by_cell: dict[str, set[str]] = defaultdict(set)
 
     def ensure_indexes(self) -> None:
+        self.technicians.create_index("sub", unique=True)
         self.technicians.create_index("h3_cell")
+        self.technicians.create_index("search_cell")
+        self.repairs.create_index("idempotency_key", unique=True)
         self.repairs.create_index("status")
+        self.repairs.create_index("resident_id")
+        self.repairs.create_index("technician_id")
+        self.repairs.create_index("requested_at")
         outbox.ensure_outbox_index(self.repairs)
+        if self.cache_enabled:
+            self._techs.clear()
+            self._by_cell.clear()
+            for doc in self.technicians.find({}):
+                self._remember(doc)
 
     def outbox_collections(self) -> list[Any]:
         return [self.repairs]
+
+    # ------------------------------------------------------------ technician cache
+
+    def _remember(self, doc: dict[str, Any] | None) -> dict[str, Any] | None:
+        if doc is None or not self.cache_enabled:
+            return doc
+        old = self._techs.get(doc["_id"])
+        if old is not None and old.get("search_cell") != doc.get("search_cell"):
+            self._by_cell[old.get("search_cell")].discard(doc["_id"])
+        self._techs[doc["_id"]] = doc
+        self._by_cell[doc.get("search_cell")].add(doc["_id"])
+        return doc
+
+    # ------------------------------------------------------------ technicians
+
+    def insert_technician(self, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """None if a technician with this sub exists."""
+        try:
+            self.technicians.insert_one(doc)
+        except DuplicateKeyError:
+            return None
+        return self._remember(dict(doc))
+
+    def insert_technicians(self, docs: list[dict[str, Any]]) -> None:
+        """Bulk load (benchmarks, demo data)."""
+        self.technicians.insert_many(docs)
+        for doc in docs:
+            self._remember(dict(doc))
+
+    def technician(self, tech_id: str) -> dict[str, Any] | None:
+        if self.cache_enabled:
+            return self._techs.get(tech_id)
+        return self.technicians.find_one({"_id": tech_id})
+
+    def technician_by_sub(self, sub: str) -> dict[str, Any] | None:
+        return self.technicians.find_one({"sub": sub})
+
+    def update_technician(self, query: dict[str, Any], update: dict[str, Any]
+                          ) -> dict[str, Any] | None:
+        """A guarded update; the technician after it, or None if the guard did not match."""
+        doc = self.technicians.find_one_and_update(query, update,
+                                                   return_document=ReturnDocument.AFTER)
+        return self._remember(doc)
+
+    def technicians_in(self, search_cells: list[str], skill: str) -> list[dict[str, Any]]:
+        """Available technicians with the skill whose (location or home) lies in the cells."""
+        if not self.cache_enabled:
+            return list(self.technicians.find(
+                {"search_cell": {"$in": search_cells}, "status": "available", "skills": skill}))
+        found = []
+        for cell in search_cells:
+            for tech_id in self._by_cell.get(cell, ()):
+                tech = self._techs[tech_id]
+                if tech["status"] == "available" and skill in tech["skills"]:
+                    found.append(tech)
+        return found
+
+    def claim_technician(self, tech_id: str, repair_id: str, now: datetime
+                         ) -> dict[str, Any] | None:
+        """Book an idle, available technician for a repair; None if they are not free."""
+        return self.update_technician(
+            {"_id": tech_id, "status": "available", "current_repair_id": None},
+            {"$set": {"current_repair_id": repair_id, "active_jobs": 1, "updated_at": now}})
+
+    def release_technician(self, tech_id: str, repair_id: str, now: datetime) -> None:
+        """Free a technician from this repair (only if it is still theirs)."""
+        self.update_technician(
+            {"_id": tech_id, "current_repair_id": repair_id,
+             "status": {"$in": ["en_route", "on_site"]}},
+            {"$set": {"status": "available"}})
+        self.update_technician(
+            {"_id": tech_id, "current_repair_id": repair_id},
+            {"$set": {"current_repair_id": None, "active_jobs": 0, "updated_at": now}})
+
+    def technician_on_job(self, tech_id: str, repair_id: str, status: str, now: datetime
+                          ) -> None:
+        self.update_technician({"_id": tech_id, "current_repair_id": repair_id},
+                               {"$set": {"status": status, "updated_at": now}})
+
+    def add_rating(self, tech_id: str, stars: int) -> None:
+        doc = self.update_technician({"_id": tech_id},
+                                     {"$inc": {"rating_sum": stars, "rating_count": 1}})
+        if doc is not None:
+            self.update_technician(
+                {"_id": tech_id, "rating_count": doc["rating_count"]},
+                {"$set": {"rating_avg": round(doc["rating_sum"] / doc["rating_count"], 2)}})
+
+    # ------------------------------------------------------------ repairs
+
+    def insert_repair(self, doc: dict[str, Any], events: list[dict]) -> dict[str, Any] | None:
+        """Insert the repair with its events; None if its idempotency key is taken."""
+        try:
+            self.repairs.insert_one(outbox.with_outbox(doc, events))
+        except DuplicateKeyError:
+            return None
+        return doc
+
+    def repair_by_idempotency_key(self, key: str) -> dict[str, Any] | None:
+        return self.repairs.find_one({"idempotency_key": key})
+
+    def repair(self, repair_id: str) -> dict[str, Any] | None:
+        return self.repairs.find_one({"_id": repair_id})
+
+    def move_repair(self, repair: dict[str, Any], updates: dict[str, Any],
+                    events: list[dict]) -> dict[str, Any] | None:
+        """Apply updates only if the repair is still in the status and revision it was read
+        in: one guarded write with its events. None if someone else moved it first."""
+        update = outbox.outbox_update(
+            events, {"$set": updates, "$inc": {"rev": 1}})
+        return self.repairs.find_one_and_update(
+            {"_id": repair["_id"], "status": repair["status"], "rev": repair.get("rev", 0)},
+            update, return_document=ReturnDocument.AFTER)
+
+    def flag_sla(self, repair: dict[str, Any], flags: dict[str, bool],
+                 events: list[dict]) -> dict[str, Any] | None:
+        """Record SLA alerts once: the guard is the flag itself, in the same write as the
+        events. Does not bump ``rev``: it touches no field a transition writes."""
+        guard: dict[str, Any] = {"_id": repair["_id"],
+                                 "status": {"$in": list(SLA_WATCHED_STATUSES)}}
+        for flag in flags:
+            if not repair.get(flag):
+                guard[flag] = {"$ne": True}
+        return self.repairs.find_one_and_update(
+            guard, outbox.outbox_update(events, {"$set": flags}),
+            return_document=ReturnDocument.AFTER)
+
+    def page(self, query: dict[str, Any], skip: int, limit: int) -> tuple[list[dict], int]:
+        total = self.repairs.count_documents(query)
+        docs = list(self.repairs.find(query).sort("requested_at", -1).skip(skip).limit(limit))
+        return docs, total
+
+    def active_repairs(self, statuses: tuple[str, ...] = ACTIVE_REPAIR_STATUSES,
+                       limit: int = 2000) -> list[dict[str, Any]]:
+        return list(self.repairs.find({"status": {"$in": list(statuses)}})
+                    .sort("due_by", 1).limit(limit))
+
+    def overdue_acceptances(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
+        return list(self.repairs.find({"status": "assigned", "accept_by": {"$lte": now}})
+                    .limit(limit))
+
+    def requested_between(self, start: datetime, end: datetime, limit: int = 100_000
+                          ) -> list[dict[str, Any]]:
+        return list(self.repairs.find({"requested_at": {"$gte": start, "$lt": end}})
+                    .limit(limit))

@@ -1,66 +1,109 @@
-"""Who hears about which event, and what they read (zh-CN first; see docs/notifications.md).
+"""Message texts per event type, audience and language, kept as data in templates/<lang>.json.
 
-A template names its audience (fields of the event data holding person ids) and a title and
-body rendered with ``str.format_map`` over the event data plus a few derived values (the total
-in yuan). A missing field raises KeyError: a blank message is never sent.
+Rendering uses ``str.format_map`` over the event data plus derived values (order number,
+items, total in yuan, skill name, technician name, ETA, due time in the reader's time zone).
+A placeholder with no value — a missing template, a misspelt field, or a field that is None
+with no fallback — raises TemplateError: a blank or half-filled message is never sent.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from string import Formatter
 from typing import Any
+from zoneinfo import ZoneInfo
 
-# event type -> list of (audience field, category, title, body)
-TEMPLATES: dict[str, list[tuple[str, str, str, str]]] = {
-    "order_confirmed": [
-        ("resident_id", "orders", "订单已确认",
-         "{merchant_name} 已收到您的订单，合计 {total_yuan} 元，等待商家接单。"),
-        ("merchant_owner_id", "orders", "新订单",
-         "您有一笔新订单，合计 {total_yuan} 元，请及时接单。"),
-    ],
-    "order_rejected": [
-        ("resident_id", "orders", "订单未能下单成功", "很抱歉，订单未能成功：{reason}"),
-    ],
-    "order_accepted": [
-        ("resident_id", "orders", "商家已接单", "{merchant_name} 已接单，正在为您备货。"),
-    ],
-    "order_declined": [
-        ("resident_id", "orders", "商家未接单", "{merchant_name} 未能接单：{reason_text}"),
-    ],
-    "order_out_for_delivery": [
-        ("resident_id", "orders", "订单配送中", "{merchant_name} 已出发为您送货。"),
-    ],
-    "order_delivered": [
-        ("resident_id", "orders", "订单已送达",
-         "您在 {merchant_name} 的订单已送达，祝您生活愉快。"),
-    ],
-    "order_cancelled": [
-        ("resident_id", "orders", "订单已取消", "您的订单已取消。"),
-        ("merchant_owner_id", "orders", "订单被取消", "一笔订单已被顾客取消，库存已退回。"),
-    ],
-}
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+TEMPLATE_DIR = Path(__file__).with_name("templates")
 
 
-def _values(data: dict[str, Any]) -> dict[str, Any]:
-    values = dict(data)
-    if data.get("total_fen") is not None:
-        values["total_yuan"] = f"{data['total_fen'] / 100:.2f}"
-    values["reason_text"] = data.get("reason") or "商家暂时无法接单"
+class TemplateError(Exception):
+    """A message could not be rendered completely."""
+
+
+@cache
+def catalogue(language: str) -> dict[str, Any]:
+    if language not in LANGUAGES:
+        raise TemplateError(f"no templates for language {language!r}")
+    with open(TEMPLATE_DIR / f"{language}.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def template_for(event_type: str, audience: str, language: str) -> dict[str, str]:
+    try:
+        entry = catalogue(language)[event_type][audience]
+        return {"title": entry["title"], "body": entry["body"]}
+    except KeyError:
+        raise TemplateError(
+            f"no {language} template for {event_type!r} to {audience!r}") from None
+
+
+def _short(identifier: str) -> str:
+    """A readable order/repair number: the last 8 characters of the id, upper case."""
+    return identifier.rsplit("_", 1)[-1][-8:].upper()
+
+
+def _local_time(iso: str, tz: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%H:%M")
+
+
+def values_for(data: dict[str, Any], language: str, tz: str) -> dict[str, Any]:
+    """Event data (None values removed) plus derived, language-specific values."""
+    cat = catalogue(language)
+    fallback, fmt = cat["_fallbacks"], cat["_formats"]
+    values = {k: v for k, v in data.items() if v is not None}
+
+    def text(name: str, value: Any, shaped: str | None = None) -> None:
+        values[f"{name}_text"] = fallback[name] if value is None else (shaped or value)
+
+    if "order_id" in data:
+        values["order_no"] = _short(data["order_id"])
+        items = data.get("items") or []
+        values["items_text"] = fmt["items"].format(
+            count=len(items), quantity=sum(i["quantity"] for i in items))
+        text("merchant_name", data.get("merchant_name"))
+        total = data.get("total_fen")
+        text("total", total,
+             None if total is None else fmt["total"].format(yuan=f"{total / 100:.2f}"))
+    if "repair_id" in data:
+        values["repair_no"] = _short(data["repair_id"])
+        values["skill_name"] = cat["_skills"].get(data["skill"], data["skill"])
+        values["due_time"] = _local_time(data["due_by"], tz)
+        text("technician_name", data.get("technician_name"))
+        eta = data.get("eta_minutes")
+        text("eta", eta, None if eta is None else fmt["eta"].format(minutes=max(1, round(eta))))
+        rating = data.get("rating")
+        text("rating", rating, None if rating is None else fmt["rating"].format(stars=rating))
+        text("comment", data.get("comment"))
+    if "reason" in data:
+        text("reason", data.get("reason"))
     return values
 
 
-def render(event: dict[str, Any]) -> list[dict[str, Any]]:
-    """The messages an event produces: one per recipient it names."""
-    data = event["data"]
-    values = _values(data)
-    messages = []
-    for audience, category, title, body in TEMPLATES.get(event["type"], []):
-        recipient = data.get(audience)
-        if not recipient:
-            continue  # e.g. an order cancelled before any shop confirmed it
-        messages.append({
-            "recipient_id": recipient,
-            "category": category,
-            "title": title.format_map(values),
-            "body": body.format_map(values),
-        })
-    return messages
+def _fill(template: str, values: dict[str, Any]) -> str:
+    for _, field, _, _ in Formatter().parse(template):
+        if field is not None and field not in values:
+            raise KeyError(field)
+    return template.format_map(values)
+
+
+def render(event_type: str, audience: str, data: dict[str, Any], language: str,
+           tz: str) -> dict[str, str]:
+    """{"title", "body"} for one audience of an event, in one language."""
+    template = template_for(event_type, audience, language)
+    values = values_for(data, language, tz)
+    try:
+        return {part: _fill(text, values) for part, text in template.items()}
+    except (KeyError, IndexError, ValueError) as exc:
+        raise TemplateError(
+            f"{language} template for {event_type!r} to {audience!r} needs {exc}") from None
+
+
+def render_all(event_type: str, audience: str, data: dict[str, Any],
+               tz: str) -> dict[str, dict[str, str]]:
+    """The message in every language: the reader's language is picked when it is read."""
+    return {lang: render(event_type, audience, data, lang, tz) for lang in LANGUAGES}

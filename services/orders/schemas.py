@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.common.contracts.orders import ORDER_STATUSES
 from services.common.schemas import Id, LocationSchema, Strict, Text, page_of
@@ -28,11 +28,12 @@ class OrderCreateSchema(Strict):
     delivery = fields.Nested(DeliverySchema, required=True)
     note = Text(200, min_length=0, load_default=None, allow_none=True)
 
-    @validates("items")
-    def _distinct(self, items, **_kw):
-        ids = [item["product_id"] for item in items]
+    @validates_schema  # runs only when every field is valid
+    def _distinct(self, data, **_kw):
+        ids = [item["product_id"] for item in data["items"]]
         if len(ids) != len(set(ids)):
-            raise ValidationError("each product may appear once; add up the quantities")
+            raise ValidationError("each product may appear once; add up the quantities",
+                                  "items")
 
 
 class ReasonSchema(Strict):

@@ -1,1 +1,45 @@
-"""Events published by the dispatch service."""
+"""Events published by the dispatch service.
+
+Every repair event carries the same data: enough for a consumer (notify) to tell the
+resident, the technician and the dispatchers without asking dispatch. Correlation id is the
+repair id.
+"""
+
+from marshmallow import fields, validate
+
+from services.common.contracts.base import Contract
+from services.common.events import contract
+
+REPAIR_STATUSES = ("open", "assigned", "accepted", "arrived", "completed", "rated", "cancelled")
+
+REPAIR_EVENT_TYPES = (
+    "repair_requested", "repair_assigned", "repair_accepted", "repair_declined",
+    "technician_arrived", "repair_completed", "repair_cancelled", "repair_rated",
+    "repair_reopened", "sla_at_risk", "sla_breached",
+)
+
+
+class RepairEvent(Contract):
+    repair_id = fields.String(required=True)
+    resident_id = fields.String(required=True)
+    technician_id = fields.String(required=True, allow_none=True)
+    technician_name = fields.String(required=True, allow_none=True)
+    skill = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(REPAIR_STATUSES))
+    previous_status = fields.String(
+        required=True, allow_none=True, validate=validate.OneOf(REPAIR_STATUSES)
+    )
+    requested_at = fields.String(required=True)  # ISO 8601, UTC
+    due_by = fields.String(required=True)  # ISO 8601, UTC
+    eta_minutes = fields.Float(required=True, allow_none=True, allow_nan=False)
+    reason = fields.String(required=True, allow_none=True)
+    by = fields.String(required=True, allow_none=True)
+    rating = fields.Integer(
+        required=True, allow_none=True, strict=True, validate=validate.Range(1, 5)
+    )
+    comment = fields.String(required=True, allow_none=True)
+
+
+for _event_type in REPAIR_EVENT_TYPES:
+    _name = "".join(part.title() for part in _event_type.split("_"))
+    contract(_event_type)(type(_name, (RepairEvent,), {}))

@@ -69,3 +69,21 @@ def get_product(product_id):
 def update_product(body, product_id):
     """Change price, stock, availability or origin (owner only; stock changes are audited)."""
     return rpc("update_product", actor=actor(), product_id=product_id, changes=body)
+
+
+@blp.route("/products/<id:product_id>", methods=["DELETE"])
+@requires("merchant")
+@blp.doc(security=BEARER)
+@blp.response(204)
+def delete_product(product_id):
+    """Remove goods from your shop (owner only). Past orders keep their own copies."""
+    rpc("delete_product", actor=actor(), product_id=product_id)
+
+
+@blp.route("/products/<id:product_id>/stock-history")
+@requires("merchant")
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.StockHistorySchema)
+def stock_history(product_id):
+    """Every stock change of your goods: who, when, from, to (owner only)."""
+    return rpc("stock_history", actor=actor(), product_id=product_id)

@@ -1,0 +1,277 @@
+"""Dispatch payloads: validated at the gateway and again by the dispatch service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
+
+from services.common.contracts.dispatch import REPAIR_STATUSES
+from services.common.schemas import Id, LocationSchema, Strict, Text, page_of
+from services.dispatch import domain
+
+SKILLS_DOC = json.loads((Path(__file__).with_name("skills.json")).read_text(encoding="utf-8"))
+SKILL_CODES = tuple(s["code"] for s in SKILLS_DOC["skills"])
+SLA_MINUTES = domain.sla_minutes_from_skills(SKILLS_DOC)
+
+TECH_STATUSES = ("offline", "available", "en_route", "on_site")
+SELF_STATUSES = ("offline", "available")  # en_route / on_site are set by jobs
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ACTIVE_STATUSES = ("open", "assigned", "accepted", "arrived")
+
+Skill = validate.OneOf(SKILL_CODES, error="unknown skill; one of: " + ", ".join(SKILL_CODES))
+
+
+def check_shifts(shifts: dict) -> None:
+    """{"mon": [["08:00", "20:00"], ["22:00", "02:00"]], ...}; close <= open runs past
+    midnight."""
+    if not isinstance(shifts, dict):
+        raise ValidationError("shifts must be an object of day -> [[open, close], ...]")
+    for day, intervals in shifts.items():
+        if day not in DAYS:
+            raise ValidationError(f"unknown day {day!r}; use {', '.join(DAYS)}")
+        if not isinstance(intervals, list) or len(intervals) > 6:
+            raise ValidationError(f"{day}: a list of at most 6 [open, close] pairs")
+        for pair in intervals:
+            if (not isinstance(pair, list) or len(pair) != 2
+                    or not all(isinstance(t, str) for t in pair)):
+                raise ValidationError(f"{day}: each interval is [\"HH:MM\", \"HH:MM\"]")
+            try:
+                domain._minutes(pair[0], allow_24=False)
+                domain._minutes(pair[1], allow_24=True)
+            except ValueError as exc:
+                raise ValidationError(f"{day}: {exc}") from None
+
+
+class ShiftsField(fields.Dict):
+    def __init__(self, **kw):
+        super().__init__(keys=fields.String(), values=fields.Raw(), validate=check_shifts,
+                         metadata={"description": "weekly local hours; an interval whose close "
+                                                  "is not after its open runs past midnight",
+                                   "example": {"mon": [["08:00", "20:00"]],
+                                               "fri": [["20:00", "02:00"]]}}, **kw)
+
+
+# ------------------------------------------------------------------ technicians
+
+
+class TechnicianCreateSchema(Strict):
+    sub = Text(128, required=True, metadata={"description": "the user id the technician "
+                                                            "signs in with"})
+    name = Text(80, required=True)
+    skills = fields.List(fields.String(validate=Skill), required=True,
+                         validate=validate.Length(1, len(SKILL_CODES)))
+    home = fields.Nested(LocationSchema, required=True)
+    shifts = ShiftsField(load_default=None, allow_none=True)
+    travel_mode = fields.String(load_default=domain.DEFAULT_TRAVEL_MODE,
+                                validate=validate.OneOf(tuple(domain.TRAVEL_MODES)))
+    status = fields.String(load_default="offline", validate=validate.OneOf(SELF_STATUSES))
+
+    @validates("skills")
+    def _distinct(self, skills, **_kw):
+        if len(skills) != len(set(skills)):
+            raise ValidationError("each skill once")
+
+
+class TechnicianUpdateSchema(Strict):
+    name = Text(80)
+    skills = fields.List(fields.String(validate=Skill),
+                         validate=validate.Length(1, len(SKILL_CODES)))
+    home = fields.Nested(LocationSchema)
+    shifts = ShiftsField(allow_none=True)
+    travel_mode = fields.String(validate=validate.OneOf(tuple(domain.TRAVEL_MODES)))
+    status = fields.String(validate=validate.OneOf(SELF_STATUSES))
+
+    @validates_schema
+    def _not_empty(self, data, **_kw):
+        if not data:
+            raise ValidationError("change at least one field")
+
+
+class TechnicianStatusSchema(Strict):
+    status = fields.String(required=True, validate=validate.OneOf(SELF_STATUSES))
+
+
+class TechnicianSchema(Strict):
+    id = fields.String(required=True)
+    sub = fields.String(required=True)
+    name = fields.String(required=True)
+    skills = fields.List(fields.String(), required=True)
+    home = fields.Nested(LocationSchema, required=True)
+    shifts = fields.Dict(allow_none=True)
+    travel_mode = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(TECH_STATUSES))
+    location = fields.Nested(LocationSchema, allow_none=True)
+    location_at = fields.String(allow_none=True)
+    h3_cell = fields.String(allow_none=True)
+    current_repair_id = fields.String(allow_none=True)
+    active_jobs = fields.Integer(required=True)
+    rating_avg = fields.Float(allow_none=True)
+    rating_count = fields.Integer(required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+
+
+# ------------------------------------------------------------------ repairs
+
+
+class RepairCreateSchema(Strict):
+    skill = fields.String(required=True, validate=Skill,
+                          metadata={"description": "category of the job (skills.json)"})
+    description = Text(1000, required=True)
+    address = Text(200, required=True, metadata={"example": "江汉区民意街12号3单元502"})
+    location = fields.Nested(LocationSchema, required=True)
+    preferred_time = fields.AwareDateTime(
+        load_default=None, allow_none=True,
+        metadata={"description": "ISO 8601 with offset; default now. A later time books the "
+                                 "visit: the arrival window starts then"})
+
+
+class ReasonRequiredSchema(Strict):
+    reason = Text(500, required=True)
+
+
+class CancelSchema(Strict):
+    reason = Text(500, load_default=None, allow_none=True)
+
+
+class CompleteSchema(Strict):
+    code = fields.String(required=True, validate=validate.Regexp(r"^\s*\d{6}\s*$",
+                                                                 error="6 digits"))
+    resolution = Text(1000, required=True)
+    parts_used = fields.List(Text(100), load_default=list, validate=validate.Length(0, 50))
+
+
+class RateSchema(Strict):
+    rating = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    comment = Text(domain.MAX_COMMENT_CHARS, min_length=0, load_default=None, allow_none=True)
+
+
+class AssignSchema(Strict):
+    technician_id = Id(required=True)
+
+
+class HistoryEntrySchema(Strict):
+    status = fields.String(required=True)
+    at = fields.String(required=True)
+    by = fields.Dict(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class RepairSchema(Strict):
+    id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(REPAIR_STATUSES))
+    resident_id = fields.String(required=True)
+    skill = fields.String(required=True)
+    description = fields.String(required=True)
+    address = fields.String(required=True)
+    location = fields.Nested(LocationSchema, required=True)
+    requested_at = fields.String(required=True)
+    due_by = fields.String(required=True)
+    sla_state = fields.String(required=True, metadata={
+        "description": "ok, at_risk, breached (before arrival); met or missed (after)"})
+    technician_id = fields.String(allow_none=True)
+    technician_name = fields.String(allow_none=True)
+    eta_minutes = fields.Float(allow_none=True)
+    accept_by = fields.String(allow_none=True)
+    completion_code = fields.String(allow_none=True, metadata={
+        "description": "only for the reporting resident while the technician is on the way or "
+                       "there: give it at the door"})
+    resolution = fields.String(allow_none=True)
+    parts_used = fields.List(fields.String(), allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    comment = fields.String(allow_none=True)
+    assigned_at = fields.String(allow_none=True)
+    accepted_at = fields.String(allow_none=True)
+    arrived_at = fields.String(allow_none=True)
+    completed_at = fields.String(allow_none=True)
+    cancelled_at = fields.String(allow_none=True)
+    history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+
+
+class RepairListArgs(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    status = fields.String(validate=validate.OneOf(REPAIR_STATUSES))
+
+
+RepairPageSchema = page_of(RepairSchema)
+
+
+class CandidateSchema(Strict):
+    rank = fields.Integer(required=True)
+    technician_id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    eta_minutes = fields.Float(required=True)
+    distance_m = fields.Integer(required=True)
+    travel_mode = fields.String(required=True)
+    active_jobs = fields.Integer(required=True)
+    rating_avg = fields.Float(allow_none=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class ExcludedSchema(Strict):
+    technician_id = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class CandidatesSchema(Strict):
+    repair_id = fields.String(required=True)
+    search_radius_m = fields.Integer(required=True)
+    candidates = fields.List(fields.Nested(CandidateSchema), required=True)
+    excluded = fields.List(fields.Nested(ExcludedSchema), required=True)
+
+
+# ------------------------------------------------------------------ board and stats
+
+
+class BoardItemSchema(Strict):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    skill = fields.String(required=True)
+    address = fields.String(required=True)
+    resident_id = fields.String(required=True)
+    technician_id = fields.String(allow_none=True)
+    technician_name = fields.String(allow_none=True)
+    requested_at = fields.String(required=True)
+    due_by = fields.String(required=True)
+    minutes_to_due = fields.Float(required=True, metadata={"description": "negative: late"})
+    sla_state = fields.String(required=True)
+
+
+class BoardSchema(Strict):
+    now = fields.String(required=True)
+    open = fields.List(fields.Nested(BoardItemSchema), required=True)
+    assigned = fields.List(fields.Nested(BoardItemSchema), required=True, metadata={
+        "description": "assigned, accepted (en route) and arrived jobs"})
+    at_risk = fields.List(fields.Nested(BoardItemSchema), required=True)
+    breached = fields.List(fields.Nested(BoardItemSchema), required=True)
+
+
+class StatsArgs(Strict):
+    from_ = fields.Date(data_key="from", load_default=None, allow_none=True,
+                        metadata={"description": "first local day (YYYY-MM-DD); default 6 "
+                                                 "days before `to`"})
+    to = fields.Date(load_default=None, allow_none=True,
+                     metadata={"description": "last local day, inclusive; default today"})
+
+
+class StatsRowSchema(Strict):
+    day = fields.String(required=True)
+    skill = fields.String(required=True)
+    count = fields.Integer(required=True)
+    arrived = fields.Integer(required=True)
+    within_sla = fields.Float(allow_none=True, metadata={
+        "description": "share of judged jobs where the technician arrived in time"})
+    median_arrival_minutes = fields.Float(allow_none=True)
+    breaches = fields.Integer(required=True)
+
+
+class StatsSchema(Strict):
+    from_ = fields.String(data_key="from", required=True)
+    to = fields.String(required=True)
+    rows = fields.List(fields.Nested(StatsRowSchema), required=True)

@@ -1,0 +1,76 @@
+"""Who hears about which event: the audiences of each event type, their category and urgency.
+
+An audience names a kind of recipient; ``recipient_of`` finds the person in the event data.
+Dispatchers are a role, not named people: their messages go to the shared inbox
+``role:dispatcher`` (see docs/notifications.md). Event types nobody needs to hear about are
+listed in SILENT, so a new contract forces a decision here (a unit test checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DISPATCHER_INBOX = "role:dispatcher"
+ROLE_INBOXES = {"dispatcher": DISPATCHER_INBOX}
+
+CATEGORIES = ("orders", "repairs", "notices", "marketing")
+
+
+@dataclass(frozen=True)
+class Audience:
+    name: str  # resident, merchant, technician, dispatcher
+    category: str
+    urgent: bool = False
+
+
+def _a(name: str, category: str, urgent: bool = False) -> Audience:
+    return Audience(name, category, urgent)
+
+
+ROUTES: dict[str, tuple[Audience, ...]] = {
+    "order_confirmed": (_a("resident", "orders"), _a("merchant", "orders")),
+    "order_rejected": (_a("resident", "orders"),),
+    "order_accepted": (_a("resident", "orders"),),
+    "order_declined": (_a("resident", "orders"),),
+    "order_out_for_delivery": (_a("resident", "orders"),),
+    "order_delivered": (_a("resident", "orders"),),
+    "order_cancelled": (_a("resident", "orders"), _a("merchant", "orders")),
+    "repair_requested": (_a("resident", "repairs"), _a("dispatcher", "repairs")),
+    "repair_assigned": (_a("resident", "repairs"), _a("technician", "repairs")),
+    "repair_accepted": (_a("resident", "repairs"),),
+    "repair_declined": (_a("dispatcher", "repairs"),),
+    # The resident is waiting at home for exactly this: it goes through quiet hours.
+    "technician_arrived": (_a("resident", "repairs", urgent=True),),
+    "repair_completed": (_a("resident", "repairs"),),
+    "repair_cancelled": (_a("resident", "repairs"), _a("technician", "repairs")),
+    "repair_rated": (_a("technician", "repairs"),),
+    "repair_reopened": (_a("resident", "repairs"), _a("dispatcher", "repairs")),
+    # A warning held until morning is useless: dispatchers get both at once.
+    "sla_at_risk": (_a("dispatcher", "repairs", urgent=True),),
+    "sla_breached": (_a("dispatcher", "repairs", urgent=True), _a("resident", "repairs")),
+}
+
+# Known events that concern no person directly (saga steps between services).
+SILENT = frozenset({"order_placed", "stock_reserved", "stock_rejected"})
+
+# Where each event type comes from (the event_handler subscriptions).
+SOURCES = {
+    **{t: "orders" for t in ROUTES if t.startswith("order_")},
+    **{t: "dispatch" for t in ROUTES if not t.startswith("order_")},
+}
+
+
+def recipient_of(audience: str, data: dict[str, Any]) -> str | None:
+    """The inbox an audience's message goes to, or None when the event names nobody."""
+    if audience == "resident":
+        return data.get("resident_id") or None
+    if audience == "merchant":
+        return data.get("merchant_owner_id") or None
+    if audience == "technician":
+        # The dispatch contract carries technician_id (a dispatch record id). If it grows a
+        # technician_sub (the person's user id), that is the inbox to use.
+        return data.get("technician_sub") or data.get("technician_id") or None
+    if audience in ROLE_INBOXES:
+        return ROLE_INBOXES[audience]
+    raise KeyError(f"unknown audience {audience!r}")

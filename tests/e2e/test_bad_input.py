@@ -1,0 +1,148 @@
+"""Whatever a client sends, the answer is a clear error in one shape, never a 500."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.helpers import assert_error_shape, unique
+
+
+def order_headers():
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def test_no_token_is_a_401(api):
+    assert_error_shape(api.get("/api/v1/orders"), 401, "unauthorized")
+    assert_error_shape(api.post("/api/v1/orders", json={}), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c",
+                                   "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4Iiwicm9sZSI6ImFkbWluIn0."])
+def test_a_bad_or_unsigned_token_is_a_401(api, token):
+    r = api.get("/api/v1/orders", headers={"Authorization": f"Bearer {token}"})
+    assert_error_shape(r, 401, "unauthorized")
+
+
+def test_the_wrong_role_is_a_403(api, shop):
+    r = api.post("/api/v1/orders", as_=shop.owner, json=shop.order_body(),
+                 headers=order_headers())
+    assert_error_shape(r, 403, "forbidden")
+
+
+def test_unknown_fields_are_rejected_by_name(api, shop, resident):
+    body = {**shop.order_body(), "discount_fen": 1000}
+    error = assert_error_shape(api.post("/api/v1/orders", as_=resident, json=body,
+                                        headers=order_headers()), 422, "validation_error")
+    assert "discount_fen" in error["details"]
+
+
+@pytest.mark.parametrize("items, field", [
+    ([{"product_id": "prd_" + "0" * 32, "quantity": "2"}], "items"),
+    ([{"product_id": "prd_" + "0" * 32, "quantity": -1}], "items"),
+    ([{"product_id": "prd_" + "0" * 32, "quantity": 2.5}], "items"),
+    ([{"product_id": {"$gt": ""}, "quantity": 1}], "items"),
+    ([], "items"),
+])
+def test_wrong_types_and_values_in_an_order_are_rejected(api, shop, resident, items, field):
+    body = {**shop.order_body(), "items": items}
+    error = assert_error_shape(api.post("/api/v1/orders", as_=resident, json=body,
+                                        headers=order_headers()), 422, "validation_error")
+    assert field in error["details"]
+
+
+def test_an_order_without_an_idempotency_key_is_rejected(api, shop, resident):
+    error = assert_error_shape(api.post("/api/v1/orders", as_=resident, json=shop.order_body()),
+                               422, "validation_error")
+    assert "Idempotency-Key" in error["details"]
+
+
+@pytest.mark.parametrize("lat", [91, -90.5, "x", float("nan")])
+def test_impossible_coordinates_are_rejected(api, shop, resident, lat):
+    body = shop.order_body()
+    body["delivery"]["location"]["lat"] = lat
+    data = str(body).replace("'", '"').replace("nan", "NaN")
+    r = api.post("/api/v1/orders", as_=resident, data=data.encode(),
+                 headers={**order_headers(), "Content-Type": "application/json"})
+    assert r.status_code in (400, 422)
+    assert_error_shape(r, r.status_code)
+
+
+def test_malformed_json_is_a_400(api, resident):
+    r = api.post("/api/v1/orders", as_=resident, data=b'{"merchant_id": ',
+                 headers={**order_headers(), "Content-Type": "application/json"})
+    assert_error_shape(r, 400, "bad_request")
+
+
+def test_invalid_utf8_is_a_400(api, resident):
+    r = api.post("/api/v1/orders", as_=resident, data=b'{"note": "\xff\xfe"}',
+                 headers={**order_headers(), "Content-Type": "application/json"})
+    assert_error_shape(r, 400, "bad_request")
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(api, resident):
+    body = b"[" * 50_000 + b"]" * 50_000
+    r = api.post("/api/v1/orders", as_=resident, data=body,
+                 headers={**order_headers(), "Content-Type": "application/json"})
+    assert r.status_code in (400, 413)
+    assert_error_shape(r, r.status_code)
+
+
+def test_an_oversized_body_is_a_413(api, resident):
+    body = b'{"note": "' + b"x" * (70 * 1024) + b'"}'
+    r = api.post("/api/v1/orders", as_=resident, data=body,
+                 headers={**order_headers(), "Content-Type": "application/json"})
+    assert_error_shape(r, 413, "payload_too_large")
+
+
+def test_a_huge_number_and_a_very_long_name_are_rejected(api, shop):
+    path = f"/api/v1/merchants/{shop.merchant['id']}/products"
+    r = api.post(path, as_=shop.owner, json={"name": "米", "unit": "袋",
+                                             "price_fen": 10 ** 30, "stock": 1})
+    assert "price_fen" in assert_error_shape(r, 422)["details"]
+    r = api.post(path, as_=shop.owner, json={"name": "米" * 5000, "unit": "袋",
+                                             "price_fen": 100, "stock": 1})
+    assert "name" in assert_error_shape(r, 422)["details"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/orders/..%2F..%2Fetc%2Fpasswd",
+    "/api/v1/orders/ord_123",
+    "/api/v1/products/%7B%22%24gt%22%3A%22%22%7D",
+    "/api/v1/orders/ORD_" + "A" * 32,
+])
+def test_ids_that_are_not_ids_are_404(api, resident, path):
+    assert_error_shape(api.get(path, as_=resident), 404, "not_found")
+
+
+def test_an_unknown_order_is_404(api, resident):
+    assert_error_shape(api.get("/api/v1/orders/ord_" + "0" * 32, as_=resident), 404)
+
+
+def test_dev_tokens_reject_unknown_roles_and_odd_subjects(api):
+    r = api.post("/api/v1/auth/dev-token", json={"sub": "x", "role": "superuser"})
+    assert "role" in assert_error_shape(r, 422)["details"]
+    r = api.post("/api/v1/auth/dev-token", json={"sub": "x" * 500, "role": "resident"})
+    assert "sub" in assert_error_shape(r, 422)["details"]
+
+
+def test_an_unknown_path_and_a_wrong_method_use_the_error_shape(api):
+    assert_error_shape(api.get("/api/v1/nothing-here"), 404, "not_found")
+    assert_error_shape(api.request("DELETE", "/api/v1/orders",
+                                   as_=(unique("resident"), "resident")), 405)
+
+
+def test_health_and_readiness(api):
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz")
+    assert ready.status_code == 200
+    assert set(ready.json()["services"]) == {"catalog", "orders", "dispatch", "notify"}
+
+
+def test_the_openapi_document_describes_the_order_endpoints(api):
+    spec = api.get("/api/v1/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    post = spec["paths"]["/api/v1/orders"]["post"]
+    assert "202" in post["responses"]
+    assert "bearerAuth" in spec["components"]["securitySchemes"]

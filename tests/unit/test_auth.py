@@ -1,0 +1,45 @@
+"""Tokens: only well-formed, signed, unexpired tokens with a known role get in."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from services.common.auth import AuthError, TokenSettings, issue_token, verify_token
+
+SETTINGS = TokenSettings(secret="s" * 40, public_key=None, algorithm="HS256",
+                         issuer="lifecircle", dev_tokens=True, ttl_seconds=600)
+
+
+def claims(**kw):
+    return {"sub": "li", "role": "resident", "iss": "lifecircle",
+            "exp": int(time.time()) + 600, **kw}
+
+
+def test_a_token_we_issued_is_accepted():
+    who = verify_token(SETTINGS, issue_token(SETTINGS, "li", "resident"))
+    assert (who.sub, who.role) == ("li", "resident")
+
+
+@pytest.mark.parametrize("token", [
+    jwt.encode(claims(exp=int(time.time()) - 3600), "s" * 40, algorithm="HS256"),
+    jwt.encode(claims(), "another-secret-of-enough-length-xxxxxx", algorithm="HS256"),
+    jwt.encode(claims(), None, algorithm="none"),
+    jwt.encode({k: v for k, v in claims().items() if k != "role"}, "s" * 40, algorithm="HS256"),
+    jwt.encode({k: v for k, v in claims().items() if k != "exp"}, "s" * 40, algorithm="HS256"),
+    jwt.encode(claims(role="superuser"), "s" * 40, algorithm="HS256"),
+    jwt.encode(claims(iss="someone-else"), "s" * 40, algorithm="HS256"),
+    jwt.encode(claims(sub=""), "s" * 40, algorithm="HS256"),
+    "not-a-token",
+])
+def test_bad_tokens_are_refused(token):
+    with pytest.raises(AuthError):
+        verify_token(SETTINGS, token)
+
+
+def test_a_weak_secret_refuses_to_start():
+    with pytest.raises(RuntimeError, match="32 characters"):
+        TokenSettings(secret="short", public_key=None, algorithm="HS256", issuer="x",
+                      dev_tokens=False, ttl_seconds=60).check()
