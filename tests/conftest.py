@@ -12,36 +12,20 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()  # nameko's containers run under eventlet, as in production
 
 import os  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from services.common.broker import temporary_vhost  # noqa: E402
 from services.common.config import setting  # noqa: E402
 
 BASE_AMQP = setting(None, "AMQP_URI")
 
 
-def _rabbitmqctl(*args: str) -> bool:
-    ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    if not os.path.exists(ctl):
-        return False
-    done = subprocess.run([ctl, *args], capture_output=True, timeout=60)
-    return done.returncode == 0
-
-
 @pytest.fixture(scope="session")
 def amqp_uri():
-    vhost = f"lifecircle-test-{os.getpid()}"
-    if _rabbitmqctl("add_vhost", vhost) and _rabbitmqctl(
-            "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"):
-        yield BASE_AMQP.rstrip("/") + "/" + vhost
-        _rabbitmqctl("delete_vhost", vhost)
-    else:
-        yield BASE_AMQP
+    with temporary_vhost(BASE_AMQP, f"lifecircle-test-{os.getpid()}") as uri:
+        yield uri
 
 
 @pytest.fixture
@@ -59,31 +43,10 @@ def service_config(amqp_uri, tmp_path):
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_system(amqp_uri: str, data_dir: Path, extra_env: dict | None = None):
-    from services.launcher import System
+    from services.launcher import start_private
 
-    env = {
-        "AMQP_URI": amqp_uri,
-        "LIFECIRCLE_DEV_TOKENS": "1",
-        "LIFECIRCLE_JWT_SECRET": secrets.token_urlsafe(48),
-        "OUTBOX_RELAY_SECONDS": "1",
-        "GATEWAY_RATE_PER_SECOND": "0",  # load tests set their own
-        **(extra_env or {}),
-    }
-    system = System(data_dir, f"127.0.0.1:{free_port()}", env)
-    system.start_all()
-    try:
-        system.wait_ready(90)
-    except Exception:
-        system.stop_all()
-        raise
-    return system
+    return start_private(amqp_uri, data_dir, extra_env)
 
 
 @pytest.fixture(scope="session")
