@@ -110,10 +110,19 @@ class System:
             proc.kill()
             proc.wait(timeout=10)
 
-    def stop_all(self) -> None:
-        # The gateway first, so no new work arrives while services drain.
-        for name in ("gateway", *SERVICES):
-            self.stop(name)
+    def stop_all(self, timeout: float = 15.0) -> None:
+        # The gateway first, so no new work arrives; then every service drains at once.
+        self.stop("gateway", timeout)
+        running = [p for n, p in self.procs.items() if n != "gateway" and p.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in running:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
 
 
 def free_port() -> int:

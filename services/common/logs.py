@@ -82,8 +82,9 @@ class WorkerLog(DependencyProvider):
     def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
         started = self._started.pop(worker_ctx, None)
         info = describe_worker(worker_ctx)
-        if info.get("kind") == "timer" and not result and exc_info is None:
-            return
+        quiet = info.get("kind") == "timer" and not result or info["entrypoint"] == "ping"
+        if quiet and exc_info is None:
+            return  # idle timers and readiness pings would drown the log
         if started is not None:
             info["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
         if exc_info is None:
