@@ -43,3 +43,23 @@ def test_a_weak_secret_refuses_to_start():
     with pytest.raises(RuntimeError, match="32 characters"):
         TokenSettings(secret="short", public_key=None, algorithm="HS256", issuer="x",
                       dev_tokens=False, ttl_seconds=60).check()
+
+
+def test_production_tokens_are_verified_with_the_identity_providers_public_key():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    settings = TokenSettings(secret=None, public_key=public_pem, algorithm="RS256",
+                             issuer="lifecircle", dev_tokens=False, ttl_seconds=600)
+    settings.check()
+    token = jwt.encode(claims(role="dispatcher"), key, algorithm="RS256")
+    assert verify_token(settings, token).role == "dispatcher"
+    # A token signed with the public key as an HMAC secret (algorithm confusion) is refused.
+    forged = jwt.api_jws.PyJWS().encode(
+        b'{"sub":"x","role":"admin","iss":"lifecircle","exp":9999999999}',
+        "not-the-key-" * 4, algorithm="HS256")
+    with pytest.raises(AuthError):
+        verify_token(settings, forged)
