@@ -1,0 +1,126 @@
+"""Who may call what: every endpoint × every role, and owner versus another user of the same
+role. Allowed calls must get past authorisation (any status but 401/403/404); the rest get
+exactly the status in the table. Stateful actions are probed on a delivered order, so an
+allowed actor gets 409 (wrong state) and nothing changes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.helpers import assert_error_shape, unique, wait_for
+
+ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
+DENIED = {401, 403, 404}
+
+
+@dataclass
+class Case:
+    method: str
+    path: str  # formatted with the world's ids
+    allowed: set[str]  # actor names that may call it
+    denied_status: dict[str, int] = field(default_factory=dict)  # actor -> expected status
+    body: dict | None = None
+    headers: dict | None = None
+
+
+@pytest.fixture(scope="module")
+def world(api):
+    """A shop with an owner, a delivered order by one resident, and the actors."""
+    actors = {role: (unique(role), role) for role in ROLES}
+    actors["owner"] = (unique("merchant"), "merchant")
+    actors["orderer"] = (unique("resident"), "resident")
+    shop = api.post("/api/v1/merchants", as_=actors["owner"], json={
+        "name": "惠民便利店", "business_type": "convenience_store", "address": "民意四路18号",
+        "location": {"lat": 30.5806, "lng": 114.2712}}).json()
+    product = api.post(f"/api/v1/merchants/{shop['id']}/products", as_=actors["owner"], json={
+        "name": "挂面", "unit": "袋", "price_fen": 850, "stock": 100}).json()
+    order = api.post("/api/v1/orders", as_=actors["orderer"], headers={
+        "Idempotency-Key": str(uuid.uuid4())}, json={
+        "merchant_id": shop["id"], "items": [{"product_id": product["id"], "quantity": 1}],
+        "delivery": {"address": "民意街12号", "location": {"lat": 30.5803, "lng": 114.2705}}}
+    ).json()
+    wait_for(lambda: api.get(f"/api/v1/orders/{order['id']}", as_=actors["orderer"])
+             .json()["status"] == "confirmed", what="order confirmed")
+    for action in ("accept", "dispatch", "deliver"):
+        assert api.post(f"/api/v1/orders/{order['id']}/{action}",
+                        as_=actors["owner"]).status_code == 200
+    note = wait_for(lambda: api.get("/api/v1/notifications", as_=actors["orderer"])
+                    .json()["items"], what="a notification")[0]
+    return {"actors": actors, "ids": {"shop": shop["id"], "product": product["id"],
+                                      "order": order["id"], "note": note["id"]}}
+
+
+def everyone_but(*names: str) -> set[str]:
+    return {*ROLES, "owner", "orderer"} - set(names)
+
+
+def cases() -> list[Case]:
+    all_actors = everyone_but()
+    return [
+        # catalog
+        Case("POST", "/api/v1/merchants", {"merchant", "owner", "admin"},
+             {a: 403 for a in everyone_but("merchant", "owner", "admin")}, body={}),
+        Case("GET", "/api/v1/merchants/{shop}", all_actors),
+        Case("GET", "/api/v1/merchants/{shop}/products", all_actors),
+        Case("GET", "/api/v1/products/{product}", all_actors),
+        Case("POST", "/api/v1/merchants/{shop}/products", {"owner", "admin"},
+             {"merchant": 403, **{a: 403 for a in everyone_but("merchant", "owner", "admin")}},
+             body={"name": "醋", "unit": "瓶", "price_fen": 500, "stock": 0}),
+        Case("PATCH", "/api/v1/products/{product}", {"owner", "admin"},
+             {"merchant": 403, **{a: 403 for a in everyone_but("merchant", "owner", "admin")}},
+             body={"price_fen": 850}),
+        # orders
+        Case("POST", "/api/v1/orders", {"resident", "orderer"},
+             {a: 403 for a in everyone_but("resident", "orderer")}, body={},
+             headers={"Idempotency-Key": "matrix-key-0001"}),
+        Case("GET", "/api/v1/orders", {"resident", "orderer", "merchant", "owner", "admin"},
+             {"technician": 403, "dispatcher": 403, "planner": 403}),
+        Case("GET", "/api/v1/orders/{order}", {"orderer", "owner", "admin"},
+             {a: 404 for a in everyone_but("orderer", "owner", "admin")}),
+        *[Case("POST", f"/api/v1/orders/{{order}}/{action}", {"owner", "admin"},
+               {"merchant": 404, "orderer": 403, "resident": 403, "technician": 403,
+                "dispatcher": 403, "planner": 403})
+          for action in ("accept", "decline", "dispatch", "deliver")],
+        Case("POST", "/api/v1/orders/{order}/cancel", {"orderer", "admin"},
+             {"resident": 404, "owner": 403, "merchant": 403, "technician": 403,
+              "dispatcher": 403, "planner": 403}),
+        # notifications
+        Case("GET", "/api/v1/notifications", all_actors),
+        Case("POST", "/api/v1/notifications/{note}/read", {"orderer"},
+             {a: 404 for a in everyone_but("orderer")}),
+    ]
+
+
+def call(api, world, case: Case, actor):
+    path = case.path.format(**world["ids"])
+    headers = dict(case.headers or {})
+    if actor is not None:
+        headers["Authorization"] = f"Bearer {api.token(*world['actors'][actor])}"
+    return api.request(case.method, path, headers=headers, json=case.body)
+
+
+@pytest.mark.parametrize("case", cases(), ids=lambda c: f"{c.method} {c.path}")
+def test_each_endpoint_lets_in_exactly_who_it_should(api, world, case):
+    assert_error_shape(call(api, world, case, None), 401, "unauthorized")
+    wrong = {}
+    for actor in {*ROLES, "owner", "orderer"}:
+        response = call(api, world, case, actor)
+        if actor in case.allowed:
+            if response.status_code in DENIED:
+                wrong[actor] = (response.status_code, "should be allowed")
+        else:
+            expected = case.denied_status.get(actor, 403)
+            if response.status_code != expected:
+                wrong[actor] = (response.status_code, f"expected {expected}")
+            else:
+                assert_error_shape(response, expected)
+    assert not wrong, wrong
+
+
+def test_probing_changed_nothing(api, world):
+    order = api.get(f"/api/v1/orders/{world['ids']['order']}",
+                    as_=world["actors"]["orderer"]).json()
+    assert order["status"] == "delivered"
