@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     # state per person) this long after they were created.
     "NOTIFY_READ_RETENTION_DAYS": 30,
     "NOTIFY_ROLE_RETENTION_DAYS": 30,
+    # Community notices: inboxes filled within the POST; the timer fills the rest per tick.
+    "NOTIFY_NOTICE_INLINE": 300,
+    "NOTIFY_NOTICE_BATCH": 1000,
 }
 
 

@@ -2,6 +2,36 @@
 
 from __future__ import annotations
 
+from flask import current_app, request
+
 from services.gateway.api import ApiBlueprint
+from services.gateway.security import BEARER, actor, requires
+from services.notify import schemas
 
 blp = ApiBlueprint("notices", __name__, url_prefix="/api/v1", description="Community notices")
+
+
+def rpc(method: str, **kwargs):
+    return current_app.config["RPC"].call("notify", method, **kwargs)
+
+
+@blp.route("/notices", methods=["POST"])
+@requires("planner")
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.NoticeCreateSchema)
+@blp.response(201, schemas.NoticeSchema)
+def create_notice(_body):
+    """Post a notice to residents whose home is within a walk of a point, or in the listed
+    communities. Each of them finds it in their inbox."""
+    # The raw JSON travels (the service validates it again); the loaded form has datetimes.
+    return rpc("create_notice", actor=actor(), notice=request.get_json())
+
+
+@blp.route("/notices")
+@requires()
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.NoticeQueryArgs, location="query")
+@blp.response(200, schemas.NoticeListSchema)
+def list_notices(args):
+    """Current notices for a place (a point inside their walk) or a community."""
+    return rpc("list_notices", **args)

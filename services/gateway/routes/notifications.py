@@ -1,35 +1,185 @@
-"""Each person's in-app inbox."""
+"""Each person's inbox, its live stream, notification preferences, webhooks, and the admin
+view of channel deliveries."""
 
 from __future__ import annotations
 
-from flask import current_app
+import os
+import threading
+
+from flask import Response, current_app, request
 
 from services.common.schemas import PageArgs
 from services.gateway.api import ApiBlueprint
+from services.gateway.errors import ApiError
 from services.gateway.security import BEARER, actor, requires
-from services.notify import schemas
+from services.notify import schemas, stream
 
-blp = ApiBlueprint("notifications", __name__, url_prefix="/api/v1/notifications",
+blp = ApiBlueprint("notifications", __name__, url_prefix="/api/v1",
                    description="Notifications")
+
+# Live streams: each holds one gunicorn thread while open, so a worker serves at most
+# SSE_MAX_STREAMS of them (503 beyond) and every stream ends after SSE_LIFETIME_SECONDS
+# (the client reconnects with Last-Event-ID). See docs/notifications.md.
+SSE_MAX_STREAMS = int(os.environ.get("NOTIFY_SSE_MAX_STREAMS", "4"))
+SSE_LIFETIME_SECONDS = float(os.environ.get("NOTIFY_SSE_LIFETIME_SECONDS", "55"))
+SSE_POLL_SECONDS = float(os.environ.get("NOTIFY_SSE_POLL_SECONDS", "1"))
+SSE_HEARTBEAT_SECONDS = float(os.environ.get("NOTIFY_SSE_HEARTBEAT_SECONDS", "15"))
+_stream_slots = threading.BoundedSemaphore(SSE_MAX_STREAMS)
 
 
 def rpc(method: str, **kwargs):
     return current_app.config["RPC"].call("notify", method, **kwargs)
 
 
-@blp.route("")
+@blp.route("/notifications")
 @requires()
 @blp.doc(security=BEARER)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, schemas.NotificationPageSchema)
 def list_notifications(args):
-    """Your notifications, newest first, with the unread count."""
+    """Your notifications, newest first, with the unread count (dispatchers: with the
+    dispatchers' shared inbox)."""
     return rpc("list_notifications", actor=actor(), **args)
 
 
-@blp.route("/<id:notification_id>/read", methods=["POST"])
+@blp.route("/notifications/<id:notification_id>/read", methods=["POST"])
 @requires()
 @blp.doc(security=BEARER)
 @blp.response(200, schemas.NotificationSchema)
 def mark_read(notification_id):
     return rpc("mark_read", actor=actor(), notification_id=notification_id)
+
+
+@blp.route("/notifications/read-all", methods=["POST"])
+@requires()
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.ReadAllSchema)
+def mark_all_read():
+    """Mark everything in your inbox read."""
+    return rpc("mark_all_read", actor=actor())
+
+
+@blp.route("/notifications/stream")
+@requires()
+@blp.doc(security=BEARER, responses={200: {
+    "description": "events `ready`, `notification` (id = seq) and `bye`; `: keep-alive` "
+                   "comments",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+@blp.arguments(schemas.StreamArgs, location="headers")
+def notification_stream(headers):
+    """Server-sent events: your new notifications as they happen. Send
+    Accept: text/event-stream (EventSource does), and Last-Event-ID to resume; the stream
+    ends after about a minute and the client reconnects."""
+    if "text/event-stream" not in request.headers.get("Accept", ""):
+        raise ApiError(406, "not_acceptable", "this is a server-sent event stream; send "
+                       "Accept: text/event-stream")
+    if not _stream_slots.acquire(blocking=False):
+        raise ApiError(503, "too_many_streams", "too many live streams on this server; "
+                       "retry shortly", headers={"Retry-After": "5"})
+    who = actor()
+    last = headers.get("last_event_id")
+    client = current_app.config["RPC"]
+
+    def fetch(after):
+        return client.call("notify", "notifications_since", actor=who, after=after)
+
+    released = threading.Event()
+
+    def release():
+        if not released.is_set():
+            released.set()
+            _stream_slots.release()
+
+    def body():
+        try:
+            yield from stream.events(
+                fetch, int(last) if last is not None else None,
+                lifetime_s=SSE_LIFETIME_SECONDS, poll_s=SSE_POLL_SECONDS,
+                heartbeat_s=SSE_HEARTBEAT_SECONDS,
+                on_error=lambda exc: getattr(exc, "message", "the service is unavailable"))
+        finally:
+            release()
+
+    try:
+        # No request context is kept: the generator uses only what it captured above.
+        response = Response(body(), mimetype="text/event-stream")
+    except Exception:
+        release()
+        raise
+    response.call_on_close(release)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
+    return response
+
+
+@blp.route("/me/notification-preferences")
+@requires()
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.PreferencesSchema)
+def get_preferences():
+    """Your language, time zone, channels per category, quiet hours (and home, residents)."""
+    return rpc("get_preferences", actor=actor())
+
+
+@blp.route("/me/notification-preferences", methods=["PUT"])
+@requires()
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.PreferencesUpdateSchema)
+@blp.response(200, schemas.PreferencesSchema)
+def put_preferences(_body):
+    """Change your preferences; fields left out keep their value."""
+    return rpc("put_preferences", actor=actor(), preferences=request.get_json())
+
+
+@blp.route("/me/webhooks", methods=["POST"])
+@requires("merchant", "planner", "dispatcher")
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.WebhookCreateSchema)
+@blp.response(201, schemas.WebhookSchema)
+def create_webhook(_body):
+    """Register an HTTPS endpoint for your notifications. The answer carries the signing
+    secret once; requests are signed as described in docs/notifications.md."""
+    return rpc("create_webhook", actor=actor(), webhook=request.get_json())
+
+
+@blp.route("/me/webhooks")
+@requires()
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.WebhookListSchema)
+def list_webhooks():
+    return rpc("list_webhooks", actor=actor())
+
+
+@blp.route("/me/webhooks/<id:webhook_id>", methods=["DELETE"])
+@requires()
+@blp.doc(security=BEARER)
+@blp.response(204)
+def delete_webhook(webhook_id):
+    rpc("delete_webhook", actor=actor(), webhook_id=webhook_id)
+
+
+@blp.route("/admin/deliveries")
+@requires("admin")
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.DeliveryListArgs, location="query")
+@blp.response(200, schemas.ChannelDeliveryPageSchema)
+def list_deliveries(args):
+    """Channel deliveries by status (default: failed ones, which need attention)."""
+    return rpc("list_deliveries", actor=actor(), **args)
+
+
+@blp.route("/admin/deliveries/<id:delivery_id>")
+@requires("admin")
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.ChannelDeliverySchema)
+def get_delivery(delivery_id):
+    return rpc("get_delivery", actor=actor(), delivery_id=delivery_id)
+
+
+@blp.route("/admin/deliveries/<id:delivery_id>/retry", methods=["POST"])
+@requires("admin")
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.ChannelDeliverySchema)
+def retry_delivery(delivery_id):
+    """Send a failed delivery again (attempts start over)."""
+    return rpc("retry_delivery", actor=actor(), delivery_id=delivery_id)
