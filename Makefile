@@ -1,10 +1,11 @@
-# Lifecircle. `make run` starts everything on this machine; `make test` runs every test.
+# Lifecircle. `make run` starts everything on this machine; `make test` runs every test but the
+# slow fault tests in tests/faults, which `make test-faults` runs (docs/reliability.md).
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-unit test-faults lint bench seed-city broker clean
+.PHONY: run test test-unit test-faults lint bench seed-city bench-near broker clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,7 +20,10 @@ run: $(STAMP) broker
 	$(BIN)/python -m services.launcher --demo
 
 test: $(STAMP) broker
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/faults
+
+test-faults: $(STAMP) broker
+	$(BIN)/python -m pytest -q tests/faults
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
@@ -29,6 +33,13 @@ lint: $(STAMP)
 
 bench: $(STAMP) broker
 	$(BIN)/python -m bench.orders_flow
+
+# A synthetic city straight into the catalog store (stop `make run` first: the store is locked).
+seed-city: $(STAMP)
+	$(BIN)/python -m services.catalog.seed_city --merchants $(or $(N),100000)
+
+bench-near: $(STAMP) broker
+	$(BIN)/python -m bench.near_me --http
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

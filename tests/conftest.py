@@ -50,12 +50,14 @@ def start_system(amqp_uri: str, data_dir: Path, extra_env: dict | None = None):
 
 
 @pytest.fixture(scope="session")
-def system(amqp_uri, tmp_path_factory):
+def system(tmp_path_factory):
     """The whole system as real processes (4 services + gunicorn gateway), shared by e2e
-    tests that do not break it."""
-    running = start_system(amqp_uri, tmp_path_factory.mktemp("system"))
-    yield running
-    running.stop_all()
+    tests that do not break it. Its own virtual host: services in integration tests must
+    never answer (or steal) its RPCs and events, nor it theirs."""
+    with temporary_vhost(BASE_AMQP, f"lifecircle-e2e-{os.getpid()}") as uri:
+        running = start_system(uri, tmp_path_factory.mktemp("system"))
+        yield running
+        running.stop_all()
 
 
 @pytest.fixture(scope="session")

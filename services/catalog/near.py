@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -37,10 +38,28 @@ COVERAGE_SEARCH_MINUTES = 30
 MAX_AREA_CELLS = 2000
 # Area maps fetch the merchants of the whole area at once; this bounds that fetch.
 MAX_FETCH_CELLS = 60_000
+PAUSE_EVERY = 20
 
 
 def _location(doc: dict[str, Any]) -> tuple[float, float]:
     return doc["location"]["lat"], doc["location"]["lng"]
+
+
+def _in_box(lat: float, lng: float, radius_m: float,
+            docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cheap first cut: drop candidates outside a lat/lng box around the walking circle (the
+    corners of the H3 disk, ~40% of it) before the exact great-circle filter."""
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M) * 1.01 + 1e-6
+    widest = min(89.9, abs(lat) + dlat)
+    dlng = min(360.0, dlat / math.cos(math.radians(widest)))
+    if dlng >= 180.0 or abs(lng) + dlng > 180.0:
+        return docs  # near a pole or the antimeridian: no shortcut
+    out = []
+    for doc in docs:
+        loc = doc["location"]
+        if abs(loc["lat"] - lat) <= dlat and abs(loc["lng"] - lng) <= dlng:
+            out.append(doc)
+    return out
 
 
 def _page(items: list[Any], page: int, page_size: int) -> list[Any]:
@@ -79,7 +98,8 @@ def near_merchants(store: CatalogStore, args: dict[str, Any], model: TravelModel
     """
     lat, lng, minutes = args["lat"], args["lng"], args["walk_minutes"]
     radius = model.max_distance_m(minutes)
-    candidates = store.merchants_in_cells(candidate_cells(lat, lng, radius))
+    candidates = _in_box(lat, lng, radius,
+                         store.merchants_in_cells(candidate_cells(lat, lng, radius)))
     if args.get("business_type"):
         candidates = [m for m in candidates if _has_type(m, args["business_type"])]
     if args.get("q"):
@@ -113,7 +133,8 @@ def near_products(store: CatalogStore, args: dict[str, Any],
     lat, lng, minutes, query = args["lat"], args["lng"], args["walk_minutes"], args["q"]
     radius = model.max_distance_m(minutes)
     cells = candidate_cells(lat, lng, radius)
-    candidates = store.products_matching(cells, domain.query_keys(query))
+    candidates = _in_box(lat, lng, radius,
+                         store.products_matching(cells, domain.query_keys(query)))
     hits = [
         {"doc": doc, "distance_m": dist, "walk_minutes": walk}
         for doc, dist, walk in within(lat, lng, candidates, minutes, model, key=_location)
@@ -212,13 +233,19 @@ def _fetch_cells(centres: dict[str, tuple[float, float]], reach_m: float) -> lis
         raise ValueError("this area is too large to map; choose a smaller box") from None
 
 
-def coverage_area(store: CatalogStore, args: dict[str, Any],
-                  model: TravelModel) -> dict[str, Any]:
+def _no_pause() -> None:
+    return None
+
+
+def coverage_area(store: CatalogStore, args: dict[str, Any], model: TravelModel,
+                  pause: Callable[[], None] = _no_pause) -> dict[str, Any]:
     """A GeoJSON FeatureCollection: per H3 cell (res 7-9) of a box or of community points, how
     many basic-guarantee types are covered at the cell's centre.
 
     The merchants of the whole area are fetched once and bucketed by their res-9 cell; each
-    cell centre then looks only at the buckets of its own walking disk.
+    cell centre then looks only at the buckets of its own walking disk.  A big map is seconds
+    of CPU: ``pause`` is called every PAUSE_EVERY cells so a cooperative server (the service
+    passes eventlet.sleep(0)) keeps answering other requests meanwhile.
     """
     cells, members = _area_cells(args)
     centres = {c: h3.cell_to_latlng(c) for c in cells}
@@ -230,9 +257,12 @@ def coverage_area(store: CatalogStore, args: dict[str, Any],
         if m.get("business_type") in basic or basic.intersection(m.get("secondary_types") or ()):
             buckets[cell_for(*_location(m))].append(m)
     features = []
-    for cell in cells:
+    for i, cell in enumerate(cells):
+        if i % PAUSE_EVERY == PAUSE_EVERY - 1:
+            pause()
         lat, lng = centres[cell]
-        nearby = [m for c in candidate_cells(lat, lng, reach) for m in buckets.get(c, ())]
+        nearby = _in_box(lat, lng, reach, [m for c in candidate_cells(lat, lng, reach)
+                                           for m in buckets.get(c, ())])
         report = gaps.coverage(lat, lng, nearby, model)
         missing = [code for code in report["missing"] if code in basic]
         properties: dict[str, Any] = {

@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from services.catalog import domain, taxonomy
+from services.catalog.schemas import ProductCreateSchema
 from services.catalog.store import CatalogStore
 from services.common.config import setting
 from services.common.geo import destination
-from services.common.store import open_database
+from services.common.store import StoreLockedError, open_database
 
 WUHAN = (30.5801, 114.2701)
 NEIGHBOURHOOD_SPACING_M = 1600.0
@@ -60,20 +61,21 @@ HOURS_TEMPLATES: list[dict[str, Any] | None] = [
 PRODUCTS: list[dict[str, Any]] = [
     {"name": "鸡蛋 10枚", "unit": "盒", "price_fen": 1290, "stock": 50},
     {"name": "土鸡蛋", "sale_mode": "by_weight", "price_per": "500g", "unit": "斤",
-     "price_fen": 1200, "stock": 20000, "origin": {"place": "湖北恩施", "supplier": None,
-                                                   "batch": None, "arrival_date": None}},
+     "price_fen": 1200, "stock": 20000, "origin": {"place": "湖北恩施"}},
     {"name": "农夫山泉 550ml", "unit": "瓶", "price_fen": 200, "stock": 200},
     {"name": "挂面 1kg", "unit": "袋", "price_fen": 850, "stock": 40},
     {"name": "本地上海青", "sale_mode": "by_weight", "price_per": "500g", "unit": "斤",
-     "price_fen": 300, "stock": 30000, "origin": None},
+     "price_fen": 300, "stock": 30000},
     {"name": "洪湖莲藕", "sale_mode": "by_weight", "price_per": "kg", "unit": "公斤",
-     "price_fen": 980, "stock": 30000, "origin": None},
+     "price_fen": 980, "stock": 30000, "origin": {"place": "湖北洪湖"}},
     {"name": "热干面", "unit": "份", "price_fen": 600, "stock": 100},
     {"name": "医用外科口罩 10只", "unit": "包", "price_fen": 990, "stock": 80},
     {"name": "五常大米 5kg", "unit": "袋", "price_fen": 4990, "stock": 30},
     {"name": "鸡胸肉", "sale_mode": "by_weight", "price_per": "500g", "unit": "斤",
-     "price_fen": 1500, "stock": 10000, "origin": None},
+     "price_fen": 1500, "stock": 10000},
 ]
+# Normalised once through the API's own schema, so seeded goods look like created ones.
+PRODUCT_DATA = [ProductCreateSchema().load(p) for p in PRODUCTS]
 
 
 def neighbourhood_centres(count: int, rng: random.Random) -> list[tuple[float, float]]:
@@ -160,9 +162,8 @@ def seed(store: CatalogStore, n: int, products_per_merchant: int = 2, seed_: int
 
     for i, shop in enumerate(generate(n, seed_)):
         doc = domain.new_merchant(f"city-merchant-{i}", shop, now)
-        doc["delivery"] = {"max_walk_minutes": 15, "fee_fen": 0, "min_order_fen": 0}
         merchants.append(doc)
-        for item in rng.sample(PRODUCTS, min(products_per_merchant, len(PRODUCTS))):
+        for item in rng.sample(PRODUCT_DATA, min(products_per_merchant, len(PRODUCT_DATA))):
             products.append(domain.new_product(doc, item, now))
         if len(merchants) >= batch:
             flush()
@@ -182,7 +183,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.merchants < 1:
         parser.error("--merchants must be at least 1")
-    database = open_database("catalog", setting(None, "MONGO_URL"), args.data_dir)
+    try:
+        database = open_database("catalog", setting(None, "MONGO_URL"), args.data_dir)
+    except StoreLockedError as exc:
+        sys.exit(f"error: {exc}")
     try:
         store = CatalogStore(database.db)
         store.ensure_indexes()

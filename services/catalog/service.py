@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import eventlet
 from nameko.rpc import rpc
 
 from services.catalog import domain, near, reservations, schemas
@@ -121,7 +122,8 @@ class CatalogService(ServiceBase):
         self._planner(actor_of(actor))
         args = load_or_raise(schemas.CoverageAreaArgs(), query)
         try:
-            return near.coverage_area(self.store, args, self._walk_model())
+            return near.coverage_area(self.store, args, self._walk_model(),
+                                      pause=lambda: eventlet.sleep(0))
         except ValueError as exc:  # too many cells, or too large an area
             raise InvalidInput(str(exc), {"_schema": [str(exc)]}) from None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from tests.helpers import unique
@@ -34,7 +36,7 @@ class Shop:
     def order_body(self, quantity=1, product=None):
         return {"merchant_id": self.merchant["id"],
                 "items": [{"product_id": (product or self.meal)["id"], "quantity": quantity}],
-                "delivery": HOME}
+                "delivery": copy.deepcopy(HOME)}
 
 
 @pytest.fixture
