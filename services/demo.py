@@ -175,6 +175,17 @@ Walk-through: 李奶奶 (resident-li) orders lunch from the community canteen.
   LI=$({token.format(u="$B", sub="resident-li", role="resident")})
   CANTEEN=$({token.format(u="$B", sub="merchant-canteen", role="merchant")})
 
+  PLANNER=$({token.format(u="$B", sub="planner-jianghan", role="planner")})
+
+  # what is within a 10-minute walk of her home, open now; goods called 鸡蛋 (eggs) nearby
+  curl -s "$B/api/v1/merchants?lat=30.5803&lng=114.2705&walk_minutes=10&open_now=true" \\
+       -H "Authorization: Bearer $LI"
+  curl -s "$B/api/v1/products?lat=30.5803&lng=114.2705&q=%E9%B8%A1%E8%9B%8B" \\
+       -H "Authorization: Bearer $LI"
+
+  # what this circle lacks (缺什么): basic-guarantee gaps first
+  curl -s "$B/api/v1/coverage?lat=30.5801&lng=114.2701" -H "Authorization: Bearer $PLANNER"
+
   # the canteen's menu
   curl -s $B/api/v1/merchants/{canteen}/products -H "Authorization: Bearer $LI"
 
