@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
@@ -19,6 +20,7 @@ TECH_STATUSES = ("offline", "available", "en_route", "on_site")
 SELF_STATUSES = ("offline", "available")  # en_route / on_site are set by jobs
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ACTIVE_STATUSES = ("open", "assigned", "accepted", "arrived")
+MAX_BOOK_AHEAD_DAYS = 30
 
 Skill = validate.OneOf(SKILL_CODES, error="unknown skill; one of: " + ", ".join(SKILL_CODES))
 
@@ -128,6 +130,12 @@ class RepairCreateSchema(Strict):
                                  "visit: the arrival window starts then"})
 
 
+    @validates("preferred_time")
+    def _not_far_ahead(self, value, **_kw):
+        if value is not None and value - datetime.now(UTC) > timedelta(days=MAX_BOOK_AHEAD_DAYS):
+            raise ValidationError(f"at most {MAX_BOOK_AHEAD_DAYS} days ahead")
+
+
 class ReasonRequiredSchema(Strict):
     reason = Text(500, required=True)
 
@@ -152,7 +160,7 @@ class AssignSchema(Strict):
     technician_id = Id(required=True)
 
 
-class HistoryEntrySchema(Strict):
+class RepairHistoryEntrySchema(Strict):
     status = fields.String(required=True)
     at = fields.String(required=True)
     by = fields.Dict(allow_none=True)
@@ -187,7 +195,7 @@ class RepairSchema(Strict):
     arrived_at = fields.String(allow_none=True)
     completed_at = fields.String(allow_none=True)
     cancelled_at = fields.String(allow_none=True)
-    history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    history = fields.List(fields.Nested(RepairHistoryEntrySchema), required=True)
     created_at = fields.String(required=True)
     updated_at = fields.String(required=True)
 

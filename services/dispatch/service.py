@@ -5,11 +5,13 @@ Thin entrypoints over domain.py (the rules) and store.py (guarded writes with ou
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import h3
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -23,16 +25,17 @@ from services.common.errors import (
     load_or_raise,
 )
 from services.common.events import load_event
-from services.common.geo import candidate_cells
+from services.common.geo import candidate_cells, cell_for, haversine_m
 from services.common.messaging import event_handler
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider, open_database
 from services.dispatch import domain, records, schemas
-from services.dispatch.store import SEARCH_RES, SLA_WATCHED_STATUSES, DispatchStore
+from services.dispatch.store import SEARCH_RES, DispatchStore
 
 # Timer intervals are fixed when the class is defined, so they come from the environment.
 TIMER_SECONDS = float(os.environ.get("DISPATCH_TIMER_SECONDS", "5"))
 MAX_STATS_DAYS = 92
+STRAY_BOOKING_SECONDS = 30
 SYSTEM = {"id": "system", "role": "system"}
 
 # action -> (request schema, domain keyword arguments from the validated body)
@@ -79,6 +82,55 @@ def _domain_error(exc: domain.DispatchError, repair: dict[str, Any]) -> Exceptio
     if isinstance(exc, domain.WrongCode):
         return InvalidInput(str(exc), {"code": [str(exc)]}, code="wrong_code")
     return InvalidInput(str(exc), {"_schema": [str(exc)]})
+
+
+@functools.lru_cache(maxsize=4096)
+def _search_cells(cell: str, radius_m: float) -> list[str]:
+    """Search cells covering radius_m around any point of ``cell`` (a search-resolution
+    cell): computed once for the cell's centre with the cell's own reach added (its farthest
+    vertex), so every repair in that neighbourhood reuses them."""
+    lat, lng = h3.cell_to_latlng(cell)
+    reach = max(haversine_m(lat, lng, v_lat, v_lng) for v_lat, v_lng in h3.cell_to_boundary(cell))
+    return candidate_cells(lat, lng, radius_m + reach + 1.0, SEARCH_RES)
+
+
+def _within_reach(tech: dict[str, Any], target: dict[str, float], max_eta: float) -> bool:
+    """Cheap straight-line pre-filter; the domain ranks whoever passes (or says why not)."""
+    origin = tech.get("location") or tech.get("home")
+    mode = domain.TRAVEL_MODES.get(tech.get("travel_mode") or domain.DEFAULT_TRAVEL_MODE)
+    if not origin or mode is None:
+        return True  # let the domain exclude it with the reason
+    distance = haversine_m(origin["lat"], origin["lng"], target["lat"], target["lng"])
+    return distance <= mode.max_distance_m(max_eta)
+
+
+def rank_nearby(store: DispatchStore, repair: dict[str, Any], now: datetime,
+                max_eta: float) -> tuple[list[dict], list[dict], float]:
+    """Candidates from the H3 cells around the repair (never a full scan), ranked; also who
+    was left out and why, and the search radius in metres."""
+    # The domain rounds ETAs to 0.1 min, so "within max_eta" reaches half a step further.
+    reach = max_eta + 0.05
+    radius = search_radius_m(reach)
+    loc = repair["location"]
+    cells = _search_cells(cell_for(loc["lat"], loc["lng"], SEARCH_RES), radius)
+    free, excluded = [], []
+    for tech in store.technicians_in(cells, repair["skill"]):
+        if not _within_reach(tech, loc, reach):
+            continue  # in a nearby cell but too far for their travel mode: not a candidate
+        if tech.get("current_repair_id"):
+            excluded.append({"technician_id": tech["_id"], "name": tech["name"],
+                             "reasons": ["booked for another job"]})
+        else:
+            free.append(tech)
+    ranked, not_eligible = domain.rank_with_exclusions(repair, free, now)
+    near = [c for c in ranked if c["eta_minutes"] <= max_eta]
+    for far in ranked[len(near):]:
+        excluded.append({"technician_id": far["technician_id"], "name": far["name"],
+                         "reasons": [f"ETA {far['eta_minutes']:.1f} min is over the "
+                                     f"{max_eta:g} min limit"]})
+    for rank, row in enumerate(near, start=1):
+        row["rank"] = rank
+    return near, not_eligible + excluded, radius
 
 
 class DispatchService(ServiceBase):
@@ -340,7 +392,22 @@ class DispatchService(ServiceBase):
     def sweep(self) -> dict[str, int]:
         """Accept timeouts, SLA alerts, and automatic assignment of repairs still open."""
         return {"timeouts": self.expire_unaccepted(), "sla_events": self.check_sla(),
-                "auto_assigned": self.assign_waiting()}
+                "auto_assigned": self.assign_waiting(), "freed": self.free_stray_bookings()}
+
+    def free_stray_bookings(self) -> int:
+        """A crash between booking a technician and moving the repair leaves the technician
+        booked for a job they do not hold; free them once the booking is clearly stale."""
+        stale_before = self.clock.now() - timedelta(seconds=STRAY_BOOKING_SECONDS)
+        freed = 0
+        for tech in self.store.booked_technicians():
+            repair = self.store.repair(tech["current_repair_id"])
+            holds = (repair is not None and repair.get("technician_id") == tech["_id"]
+                     and repair["status"] in schemas.ACTIVE_STATUSES)
+            if not holds and domain._utc(tech["updated_at"]) < stale_before:
+                self.store.release_technician(tech["_id"], tech["current_repair_id"],
+                                              self.clock.now())
+                freed += 1
+        return freed
 
     def expire_unaccepted(self) -> int:
         expired = 0
@@ -357,7 +424,7 @@ class DispatchService(ServiceBase):
     def check_sla(self) -> int:
         now = self.clock.now()
         sent = 0
-        for repair in self.store.active_repairs(SLA_WATCHED_STATUSES):
+        for repair in self.store.sla_watch():
             due = domain.sla_events_due(repair, now)
             if not due:
                 continue
@@ -403,27 +470,8 @@ class DispatchService(ServiceBase):
 
     def _rank(self, repair: dict[str, Any], now: datetime
               ) -> tuple[list[dict], list[dict], float]:
-        """Candidates from the H3 cells around the repair (never a full scan), ranked."""
-        max_eta = setting(self.config, "DISPATCH_MAX_ETA_MINUTES")
-        radius = search_radius_m(max_eta)
-        loc = repair["location"]
-        cells = candidate_cells(loc["lat"], loc["lng"], radius, SEARCH_RES)
-        free, excluded = [], []
-        for tech in self.store.technicians_in(cells, repair["skill"]):
-            if tech.get("current_repair_id"):
-                excluded.append({"technician_id": tech["_id"], "name": tech["name"],
-                                 "reasons": ["booked for another job"]})
-            else:
-                free.append(tech)
-        ranked, not_eligible = domain.rank_with_exclusions(repair, free, now)
-        near = [c for c in ranked if c["eta_minutes"] <= max_eta]
-        for far in ranked[len(near):]:
-            excluded.append({"technician_id": far["technician_id"], "name": far["name"],
-                             "reasons": [f"ETA {far['eta_minutes']:.1f} min is over the "
-                                         f"{max_eta:g} min limit"]})
-        for rank, row in enumerate(near, start=1):
-            row["rank"] = rank
-        return near, not_eligible + excluded, radius
+        return rank_nearby(self.store, repair, now,
+                           setting(self.config, "DISPATCH_MAX_ETA_MINUTES"))
 
     def _assign(self, repair: dict[str, Any], tech: dict[str, Any], acting: dict[str, Any],
                 by: str, eta: float, causation_id: str | None = None) -> dict[str, Any]:
@@ -436,7 +484,8 @@ class DispatchService(ServiceBase):
         try:
             _, moved = self._transition(
                 repair["_id"], "assign", acting, by, causation_id=causation_id,
-                extra={"eta_minutes": eta, "accept_by": now + timeout},
+                extra={"eta_minutes": eta, "accept_by": now + timeout,
+                       "technician_sub": tech["sub"]},
                 technician_id=tech["_id"], technician_name=tech["name"])
         except Exception:
             self.store.release_technician(tech["_id"], repair["_id"], now)
@@ -460,12 +509,13 @@ class DispatchService(ServiceBase):
                 raise _domain_error(exc, repair) from None
             updates.update(extra or {})
             if updates.get("technician_id", repair.get("technician_id")) is None:
-                updates.update(eta_minutes=None, accept_by=None)
+                updates.update(eta_minutes=None, accept_by=None, technician_sub=None)
             after = {**repair, **updates}
             if action in RELEASING and repair.get("technician_id"):
                 # Tell the technician who handed it back / whose job was cancelled.
                 after = {**after, "technician_id": repair["technician_id"],
-                         "technician_name": repair.get("technician_name")}
+                         "technician_name": repair.get("technician_name"),
+                         "technician_sub": repair.get("technician_sub")}
             event = records.repair_event(
                 domain_events[0]["type"], after, repair["status"], now, by=by,
                 reason=domain_events[0]["data"].get("reason"), causation_id=causation_id)

@@ -32,6 +32,12 @@ ACTIVE_REPAIR_STATUSES = ("open", "assigned", "accepted", "arrived")
 SLA_WATCHED_STATUSES = ("open", "assigned", "accepted")
 
 
+def _available_keys(tech: dict[str, Any]) -> list[tuple[str, str]]:
+    if tech.get("status") != "available":
+        return []
+    return [(tech.get("search_cell"), skill) for skill in tech.get("skills") or []]
+
+
 def cells_of(point: dict[str, float]) -> tuple[str, str]:
     return cell_for(point["lat"], point["lng"]), cell_for(point["lat"], point["lng"], SEARCH_RES)
 
@@ -43,12 +49,14 @@ class DispatchStore:
         self.technicians = db["technicians"]
         self.cache_enabled = cache
         self._techs: dict[str, dict[str, Any]] = {}
-        self._by_cell: dict[str, set[str]] = defaultdict(set)
+        # (search cell, skill) -> ids of available technicians there with that skill
+        self._available: dict[tuple[str, str], set[str]] = defaultdict(set)
 
     def ensure_indexes(self) -> None:
         self.technicians.create_index("sub", unique=True)
         self.technicians.create_index("h3_cell")
         self.technicians.create_index("search_cell")
+        self.technicians.create_index("current_repair_id")
         self.repairs.create_index("idempotency_key", unique=True)
         self.repairs.create_index("status")
         self.repairs.create_index("resident_id")
@@ -57,7 +65,7 @@ class DispatchStore:
         outbox.ensure_outbox_index(self.repairs)
         if self.cache_enabled:
             self._techs.clear()
-            self._by_cell.clear()
+            self._available.clear()
             for doc in self.technicians.find({}):
                 self._remember(doc)
 
@@ -70,10 +78,12 @@ class DispatchStore:
         if doc is None or not self.cache_enabled:
             return doc
         old = self._techs.get(doc["_id"])
-        if old is not None and old.get("search_cell") != doc.get("search_cell"):
-            self._by_cell[old.get("search_cell")].discard(doc["_id"])
+        if old is not None:
+            for key in _available_keys(old):
+                self._available[key].discard(doc["_id"])
         self._techs[doc["_id"]] = doc
-        self._by_cell[doc.get("search_cell")].add(doc["_id"])
+        for key in _available_keys(doc):
+            self._available[key].add(doc["_id"])
         return doc
 
     # ------------------------------------------------------------ technicians
@@ -114,10 +124,8 @@ class DispatchStore:
                 {"search_cell": {"$in": search_cells}, "status": "available", "skills": skill}))
         found = []
         for cell in search_cells:
-            for tech_id in self._by_cell.get(cell, ()):
-                tech = self._techs[tech_id]
-                if tech["status"] == "available" and skill in tech["skills"]:
-                    found.append(tech)
+            for tech_id in self._available.get((cell, skill), ()):
+                found.append(self._techs[tech_id])
         return found
 
     def claim_technician(self, tech_id: str, repair_id: str, now: datetime
@@ -136,6 +144,11 @@ class DispatchStore:
         self.update_technician(
             {"_id": tech_id, "current_repair_id": repair_id},
             {"$set": {"current_repair_id": None, "active_jobs": 0, "updated_at": now}})
+
+    def booked_technicians(self) -> list[dict[str, Any]]:
+        if self.cache_enabled:
+            return [t for t in self._techs.values() if t.get("current_repair_id")]
+        return list(self.technicians.find({"current_repair_id": {"$ne": None}}))
 
     def technician_on_job(self, tech_id: str, repair_id: str, status: str, now: datetime
                           ) -> None:
@@ -197,6 +210,12 @@ class DispatchStore:
     def active_repairs(self, statuses: tuple[str, ...] = ACTIVE_REPAIR_STATUSES,
                        limit: int = 2000) -> list[dict[str, Any]]:
         return list(self.repairs.find({"status": {"$in": list(statuses)}})
+                    .sort("due_by", 1).limit(limit))
+
+    def sla_watch(self, limit: int = 2000) -> list[dict[str, Any]]:
+        """Repairs the SLA timer still has something to say about."""
+        return list(self.repairs.find({"status": {"$in": list(SLA_WATCHED_STATUSES)},
+                                       "sla_breached_sent": {"$ne": True}})
                     .sort("due_by", 1).limit(limit))
 
     def overdue_acceptances(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:

@@ -24,6 +24,9 @@ class RepairEvent(Contract):
     resident_id = fields.String(required=True)
     technician_id = fields.String(required=True, allow_none=True)
     technician_name = fields.String(required=True, allow_none=True)
+    # Added beside the agreed fields: the technician's user id (the inbox to notify).
+    # Optional, so events without it still load.
+    technician_sub = fields.String(load_default=None, allow_none=True)
     skill = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(REPAIR_STATUSES))
     previous_status = fields.String(
