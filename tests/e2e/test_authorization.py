@@ -156,3 +156,118 @@ def test_probing_changed_nothing(api, world):
     order = api.get(f"/api/v1/orders/{world['ids']['order']}",
                     as_=world["actors"]["orderer"]).json()
     assert order["status"] == "delivered"
+
+
+# Repairs: a job carried through to "rated", so every action is now illegal and an allowed
+# caller gets 409 while nothing changes.
+
+REPAIR_ACTORS = ("resident", "reporter", "technician", "assignee", "dispatcher", "planner",
+                 "merchant", "admin")
+
+
+@pytest.fixture(scope="module")
+def repair_world(api):
+    actors = {role: (unique(role), role) for role in ROLES}
+    actors["reporter"] = (unique("resident"), "resident")
+    actors["assignee"] = (unique("technician"), "technician")
+    place = {"lat": 31.1234, "lng": 112.3456}
+    tech = api.post("/api/v1/technicians", as_=actors["dispatcher"], json={
+        "sub": actors["assignee"][0], "name": "王师傅", "skills": ["plumbing"],
+        "home": place, "travel_mode": "ebike"}).json()
+    other = api.post("/api/v1/technicians", as_=actors["dispatcher"], json={
+        "sub": actors["technician"][0], "name": "李师傅", "skills": ["plumbing"],
+        "home": place, "travel_mode": "walking"}).json()
+    api.patch("/api/v1/technicians/me/status", as_=actors["assignee"],
+              json={"status": "available"})
+    repair = api.post("/api/v1/repairs", as_=actors["reporter"], json={
+        "skill": "plumbing", "description": "水龙头漏水", "address": "民意街3号",
+        "location": place}, headers={"Idempotency-Key": uuid.uuid4().hex}).json()
+    rid = repair["id"]
+    steps = [("dispatcher", "assign", {"technician_id": tech["id"]}), ("assignee", "accept", None),
+             ("assignee", "arrive", None)]
+    for actor, action, body in steps:
+        r = api.post(f"/api/v1/repairs/{rid}/{action}", as_=actors[actor], json=body)
+        assert r.status_code == 200, r.text
+    code = api.get(f"/api/v1/repairs/{rid}", as_=actors["reporter"]).json()["completion_code"]
+    r = api.post(f"/api/v1/repairs/{rid}/complete", as_=actors["assignee"],
+                 json={"code": code, "resolution": "换了垫圈", "parts_used": []})
+    assert r.status_code == 200, r.text
+    r = api.post(f"/api/v1/repairs/{rid}/rate", as_=actors["reporter"], json={"rating": 5})
+    assert r.status_code == 200, r.text
+    return {"actors": actors, "ids": {"repair": rid, "tech": tech["id"], "other": other["id"]}}
+
+
+def repair_cases() -> list[Case]:
+    everyone = set(REPAIR_ACTORS)
+    technicians = {"technician", "assignee"}
+    residents = {"resident", "reporter"}
+
+    def only(*names: str, status: int = 403) -> dict[str, int]:
+        return {a: status for a in everyone - set(names)}
+
+    return [
+        Case("POST", "/api/v1/technicians", {"dispatcher", "admin"},
+             only("dispatcher", "admin"), body={}),
+        Case("PATCH", "/api/v1/technicians/{tech}", {"dispatcher", "admin"},
+             only("dispatcher", "admin"), body={"name": "王师傅"}),
+        Case("GET", "/api/v1/technicians/{tech}", {"dispatcher", "admin", "assignee"},
+             {**only("dispatcher", "admin", *technicians), "technician": 404}),
+        Case("GET", "/api/v1/technicians/me", technicians, only(*technicians, "admin"),
+             ok_status={200}),
+        Case("PATCH", "/api/v1/technicians/me/location", technicians,
+             only(*technicians, "admin"), body={"lat": 31.1234, "lng": 112.3456},
+             ok_status={200}),
+        Case("POST", "/api/v1/repairs", residents, only(*residents), body={},
+             headers={"Idempotency-Key": "matrix-repair-0001"}),
+        Case("GET", "/api/v1/repairs", {*residents, *technicians, "dispatcher", "admin"},
+             only(*residents, *technicians, "dispatcher", "admin")),
+        Case("GET", "/api/v1/repairs/{repair}", {"reporter", "assignee", "dispatcher", "admin"},
+             only("reporter", "assignee", "dispatcher", "admin", status=404)),
+        Case("GET", "/api/v1/repairs/{repair}/candidates", {"dispatcher", "admin"},
+             only("dispatcher", "admin")),
+        Case("POST", "/api/v1/repairs/{repair}/assign", {"dispatcher", "admin"},
+             only("dispatcher", "admin"), body={"technician_id": "{tech}"}),
+        *[Case("POST", f"/api/v1/repairs/{{repair}}/{action}", {"assignee", "admin"},
+               {**only("assignee", "admin", "technician"), "technician": 404}, body=body)
+          for action, body in (("accept", None), ("arrive", None),
+                               ("decline", {"reason": "太远"}),
+                               ("cannot-fix", {"reason": "缺零件"}),
+                               ("complete", {"code": "000000", "resolution": "x",
+                                             "parts_used": []}))],
+        *[Case("POST", f"/api/v1/repairs/{{repair}}/{action}", {"reporter", "admin"},
+               {**only("reporter", "admin", "resident"), "resident": 404}, body=body)
+          for action, body in (("cancel", None), ("rate", {"rating": 1}))],
+        Case("GET", "/api/v1/dispatch/board", {"dispatcher", "admin"},
+             only("dispatcher", "admin")),
+        Case("GET", "/api/v1/dispatch/stats", {"dispatcher", "admin"},
+             only("dispatcher", "admin")),
+    ]
+
+
+@pytest.mark.parametrize("case", repair_cases(), ids=lambda c: f"{c.method} {c.path}")
+def test_each_repair_endpoint_lets_in_exactly_who_it_should(api, repair_world, case):
+    if case.body and case.body.get("technician_id") == "{tech}":
+        case.body = {"technician_id": repair_world["ids"]["tech"]}
+    world = {"actors": repair_world["actors"], "ids": repair_world["ids"]}
+    assert_error_shape(call(api, world, case, None), 401, "unauthorized")
+    wrong = {}
+    for actor in sorted(REPAIR_ACTORS, key=lambda a: a in case.allowed):
+        response = call(api, world, case, actor)
+        if actor in case.allowed:
+            if case.ok_status is not None and response.status_code not in case.ok_status:
+                wrong[actor] = (response.status_code, f"expected {case.ok_status}")
+            elif case.ok_status is None and response.status_code in DENIED:
+                wrong[actor] = (response.status_code, "should be allowed")
+        else:
+            expected = case.denied_status.get(actor, 403)
+            if response.status_code != expected:
+                wrong[actor] = (response.status_code, f"expected {expected}")
+            else:
+                assert_error_shape(response, expected)
+    assert not wrong, wrong
+
+
+def test_probing_repairs_changed_nothing(api, repair_world):
+    repair = api.get(f"/api/v1/repairs/{repair_world['ids']['repair']}",
+                     as_=repair_world["actors"]["reporter"]).json()
+    assert repair["status"] == "rated" and repair["rating"] == 5

@@ -98,7 +98,7 @@ def get_technician(technician_id):
 
 
 @blp.route("/repairs", methods=["POST"])
-@requires("resident")
+@requires("resident", admin=False)  # reported by the resident whose home it is
 @blp.doc(security=BEARER)
 @blp.arguments(IdempotencyHeaderSchema, location="headers")
 @blp.arguments(schemas.RepairCreateSchema)
