@@ -94,9 +94,10 @@ class System:
         raise RuntimeError(f"the system did not become ready in {timeout:.0f}s: {last}")
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal the process and its children (gunicorn's workers) as a crash would."""
         proc = self.procs.get(name)
         if proc is not None and proc.poll() is None:
-            proc.send_signal(sig)
+            os.killpg(proc.pid, sig)  # each child leads its own session (start_new_session)
             proc.wait(timeout=30)
 
     def stop(self, name: str, timeout: float = 15.0) -> None:

@@ -14,12 +14,17 @@ The original is acked only once the retry or dead letter has been confirmed by t
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
+from amqp.exceptions import AMQPError
 from kombu import Exchange, Queue
+from kombu.exceptions import KombuError
 from nameko.amqp.publish import Publisher
 from nameko.events import EventDispatcher, EventHandler
+from nameko.messaging import QueueConsumer
+from nameko.rpc import RpcConsumer
 
 from services.common.config import setting
 from services.common.events import InvalidEvent
@@ -131,3 +136,38 @@ class ReliableEventHandler(EventHandler):
 
 
 event_handler = ReliableEventHandler.decorator
+
+
+# Surviving a broker restart. nameko 2.14 kills the whole container (and `nameko run` then
+# exits) when an ack, a requeue or an RPC reply fails on a connection the broker has closed:
+# it catches amqp's ConnectionError, not the socket and kombu errors a restart raises. The
+# broker redelivers every unacked message once the consumer has reconnected (which nameko
+# does by itself), and handlers and commands are idempotent, so the right answer is to drop
+# the ack or reply and carry on. Found by tests/faults/test_broker_restart.py.
+TRANSPORT_ERRORS = (OSError, AMQPError, KombuError)
+
+
+def _tolerant(method: Any) -> Any:
+    @functools.wraps(method)
+    def call(self: Any, message: Any) -> None:
+        try:
+            method(self, message)
+        except TRANSPORT_ERRORS:
+            pass  # the connection is gone; the broker gives the message out again
+
+    return call
+
+
+def _reply_or_requeue(self: Any, message: Any, result: Any, exc_info: Any) -> Any:
+    try:
+        return _send_rpc_reply(self, message, result, exc_info)
+    except TRANSPORT_ERRORS:
+        # No reply: the caller times out and retries. The request runs again later.
+        self.queue_consumer.requeue_message(message)
+        return result, exc_info
+
+
+QueueConsumer.ack_message = _tolerant(QueueConsumer.ack_message)
+QueueConsumer.requeue_message = _tolerant(QueueConsumer.requeue_message)
+_send_rpc_reply = RpcConsumer.handle_result
+RpcConsumer.handle_result = _reply_or_requeue

@@ -7,10 +7,11 @@ import json
 from typing import Any
 
 from flask_smorest import Api, Blueprint
+from marshmallow import EXCLUDE, fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter
 
-from services.common.schemas import ID_PATTERN
+from services.common.schemas import ID_PATTERN, Strict
 from services.gateway import errors
 
 
@@ -27,6 +28,22 @@ class SafeParser(FlaskParser):
 
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = SafeParser()
+
+
+class IdempotencyHeaderSchema(Strict):
+    """``Idempotency-Key`` for requests that create something: a retry with the same key
+    (after a timeout or a 503) can never create it twice."""
+
+    class Meta:
+        unknown = EXCLUDE  # every other header
+
+    key = fields.String(
+        data_key="Idempotency-Key", required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{8,100}$",
+                                 error="8 to 100 letters, digits, or _ . : -"),
+        metadata={"description": "a new random key per request (e.g. a UUID); retry with the "
+                                 "same key"},
+    )
 
 
 class LifecircleApi(Api):

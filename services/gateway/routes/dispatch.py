@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 from flask import current_app, g
-from marshmallow import fields, validate
 
-from services.common.schemas import LocationSchema, Strict
+from services.common.schemas import LocationSchema
 from services.dispatch import schemas
-from services.gateway.api import ApiBlueprint
+from services.gateway.api import ApiBlueprint, IdempotencyHeaderSchema
 from services.gateway.security import BEARER, actor, requires
 
 blp = ApiBlueprint("dispatch", __name__, url_prefix="/api/v1",
                    description="Repairs, technicians and dispatch")
-
-
-class IdempotencyHeaderSchema(Strict):
-    class Meta:
-        unknown = "exclude"  # every other header
-
-    key = fields.String(
-        data_key="Idempotency-Key", required=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{8,100}$",
-                                 error="8 to 100 letters, digits, or _ . : -"),
-        metadata={"description": "a new random key per request (e.g. a UUID); retry with the "
-                                 "same key"},
-    )
 
 
 def rpc(method: str, **kwargs):

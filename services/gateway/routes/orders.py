@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 from flask import current_app, g
-from marshmallow import fields, validate
 
-from services.common.schemas import Strict
-from services.gateway.api import ApiBlueprint
+from services.gateway.api import ApiBlueprint, IdempotencyHeaderSchema
 from services.gateway.security import BEARER, actor, requires
 from services.orders import schemas
 
 blp = ApiBlueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders")
 
 ACTIONS = ("accept", "decline", "dispatch", "deliver", "cancel")
-
-
-class IdempotencyHeaderSchema(Strict):
-    class Meta:
-        unknown = "exclude"  # every other header
-
-    key = fields.String(
-        data_key="Idempotency-Key", required=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{8,100}$",
-                                 error="8 to 100 letters, digits, or _ . : -"),
-        metadata={"description": "a new random key per order (e.g. a UUID); retry with the "
-                                 "same key"},
-    )
 
 
 def rpc(method: str, **kwargs):
