@@ -97,6 +97,18 @@ MERCHANTS: list[dict[str, Any]] = [
     },
 ]
 
+ALL_WEEK_SHIFT = {d: [["08:00", "22:00"]] for d in DAILY_7_TO_22}
+TECHNICIANS = [
+    {"sub": "tech-wang", "name": "王师傅", "skills": ["electrical", "plumbing"],
+     "home": {"lat": 30.5815, "lng": 114.2690}, "travel_mode": "ebike", "shifts": ALL_DAY},
+    {"sub": "tech-zhao", "name": "赵师傅", "skills": ["locks", "appliances", "plumbing"],
+     "home": {"lat": 30.5772, "lng": 114.2733}, "travel_mode": "walking",
+     "shifts": ALL_WEEK_SHIFT},
+    {"sub": "barber-liu", "name": "刘师傅（上门理发）", "skills": ["haircut_home"],
+     "home": {"lat": 30.5830, "lng": 114.2745}, "travel_mode": "ebike",
+     "shifts": ALL_WEEK_SHIFT},
+]
+
 RESIDENTS = {
     "resident-li": {"name": "李奶奶", "address": "江汉区民意街12号3单元502",
                     "location": {"lat": 30.5803, "lng": 114.2705}},
@@ -146,6 +158,13 @@ def load(base_url: str, data_dir: Path) -> dict[str, Any]:
             made = client.call("POST", f"/api/v1/merchants/{shop['id']}/products",
                                entry["owner"], "merchant", json=product)
             ids["products"][product["name"]] = made["id"]
+    ids["technicians"] = {}
+    for tech in TECHNICIANS:
+        made = client.call("POST", "/api/v1/technicians", "dispatcher-jianghan", "dispatcher",
+                           json=tech)
+        ids["technicians"][tech["sub"]] = made["id"]
+        client.call("PATCH", "/api/v1/technicians/me/status", tech["sub"], "technician",
+                    json={"status": "available"})
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(ids, ensure_ascii=False, indent=2))
     return ids
@@ -160,6 +179,10 @@ def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
         "items": [{"product_id": set_meal, "quantity": 1}],
         "delivery": {"address": home["address"], "location": home["location"]},
         "note": "少盐，谢谢",
+    }, ensure_ascii=False)
+    repair = json.dumps({
+        "skill": "plumbing", "description": "厨房水龙头一直滴水",
+        "address": home["address"], "location": home["location"],
     }, ensure_ascii=False)
     token = ("curl -s -X POST {u}/api/v1/auth/dev-token -H 'Content-Type: application/json' "
              "-d '{{\"sub\": \"{sub}\", \"role\": \"{role}\"}}' | python3 -c "
@@ -204,6 +227,20 @@ Walk-through: 李奶奶 (resident-li) orders lunch from the community canteen.
   curl -s -X POST $B/api/v1/orders/ORDER_ID/accept -H "Authorization: Bearer $CANTEEN"
   curl -s -X POST $B/api/v1/orders/ORDER_ID/dispatch -H "Authorization: Bearer $CANTEEN"
   curl -s -X POST $B/api/v1/orders/ORDER_ID/deliver -H "Authorization: Bearer $CANTEEN"
+
+Repairs: her tap leaks; the dispatcher sends the nearest plumber (arrival within 15 minutes).
+
+  DISPATCH=$({token.format(u="$B", sub="dispatcher-jianghan", role="dispatcher")})
+  WANG=$({token.format(u="$B", sub="tech-wang", role="technician")})
+  curl -s -X POST $B/api/v1/repairs -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' \\
+       -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \\
+       -d '{repair}'
+  curl -s $B/api/v1/repairs/REPAIR_ID/candidates -H "Authorization: Bearer $DISPATCH"
+  curl -s -X POST $B/api/v1/repairs/REPAIR_ID/assign -H "Authorization: Bearer $DISPATCH" \\
+       -H 'Content-Type: application/json' -d '{{"technician_id": "TECHNICIAN_ID"}}'
+  curl -s -X POST $B/api/v1/repairs/REPAIR_ID/accept -H "Authorization: Bearer $WANG"
+  curl -s $B/api/v1/dispatch/board -H "Authorization: Bearer $DISPATCH"
 """
 
 
