@@ -44,6 +44,15 @@ def shop(api):
     return Shop(api)
 
 
+def awake(api, who):
+    """Residents' default quiet hours (22:00-07:00 in the city) hold non-urgent messages;
+    tests that read a resident's inbox must not depend on the time of day they run at."""
+    r = api.request("PUT", "/api/v1/me/notification-preferences", as_=who,
+                    json={"quiet_hours": None})
+    assert r.status_code == 200, r.text
+    return who
+
+
 @pytest.fixture
-def resident():
-    return (unique("resident"), "resident")
+def resident(api):
+    return awake(api, (unique("resident"), "resident"))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests.e2e.conftest import awake
 from tests.helpers import assert_error_shape, unique, wait_for
 
 ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
@@ -32,7 +33,7 @@ def world(api):
     """A shop with an owner, a delivered order by one resident, and the actors."""
     actors = {role: (unique(role), role) for role in ROLES}
     actors["owner"] = (unique("merchant"), "merchant")
-    actors["orderer"] = (unique("resident"), "resident")
+    actors["orderer"] = awake(api, (unique("resident"), "resident"))
     shop = api.post("/api/v1/merchants", as_=actors["owner"], json={
         "name": "惠民便利店", "business_type": "convenience_store", "address": "民意四路18号",
         "location": {"lat": 30.5806, "lng": 114.2712}}).json()

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.helpers import assert_error_shape, unique
+from tests.helpers import assert_error_shape, unique, wait_for
 
 API = "/api/v1"
 
@@ -215,3 +215,22 @@ def test_a_booking_for_later_is_due_fifteen_minutes_after_the_booked_time(api):
     too_far = (later + timedelta(days=60)).isoformat()
     assert_error_shape(report(api, resident, somewhere(), preferred_time=too_far), 422,
                        "validation_error")
+
+
+def test_the_assigned_technician_and_the_dispatchers_hear_about_a_repair(api, dispatcher):
+    place = somewhere()
+    tech, tech_who = make_technician(api, dispatcher, north_of(place, 200))
+    resident = (unique("resident"), "resident")
+    rid = report(api, resident, place).json()["id"]
+
+    def inbox_of(who, event_type):
+        items = api.get(f"{API}/notifications", as_=who, params={"page_size": 100}).json()
+        return [n for n in items["items"]
+                if n["event_type"] == event_type and n["correlation_id"] == rid]
+
+    assert wait_for(lambda: inbox_of(dispatcher, "repair_requested"),
+                    what="the dispatchers' shared inbox")
+    r = api.post(f"{API}/repairs/{rid}/assign", as_=dispatcher, json={"technician_id": tech["id"]})
+    assert r.status_code == 200, r.text
+    assert wait_for(lambda: inbox_of(tech_who, "repair_assigned"),
+                    what="the technician's own inbox")
