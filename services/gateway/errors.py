@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
@@ -76,8 +76,27 @@ def _validation_details(data: dict[str, Any]) -> dict[str, Any]:
     return details
 
 
+MAX_DRAIN_BYTES = 1024 * 1024
+
+
+def _drain_unread_body() -> None:
+    """Read and drop a body we refused unread. Left on the socket, it would be parsed as the
+    next request on this keep-alive connection, which then fails for the client."""
+    stream = request.environ.get("wsgi.input")
+    if stream is None:
+        return
+    left = MAX_DRAIN_BYTES
+    while left > 0:
+        chunk = stream.read(min(65536, left))
+        if not chunk:
+            return
+        left -= len(chunk)
+
+
 def handle_http_exception(error: HTTPException) -> Any:
     status = error.code or 500
+    if status == 413:
+        _drain_unread_body()
     data = getattr(error, "data", None) or {}
     details = _validation_details(data)
     if status == 422:

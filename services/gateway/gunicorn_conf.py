@@ -9,7 +9,9 @@ threads = int(os.environ.get("GATEWAY_THREADS", "8"))
 # A request never waits on a service longer than GATEWAY_RPC_TIMEOUT; this is a backstop.
 timeout = 30
 graceful_timeout = 10
-keepalive = 5
+# Longer than a load balancer's usual idle timeout (60 s): the side that closes an idle
+# keep-alive connection must be the client, or a request can be sent into a closing socket.
+keepalive = 75
 # Request logs are written by the app as JSON lines; gunicorn logs only its own events.
 accesslog = None
 errorlog = "-"
