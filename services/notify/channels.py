@@ -17,7 +17,9 @@ service config; the default "console" provider writes the message to the log.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
+import socket
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -60,14 +62,37 @@ class ConsoleEmail:
                       message_id=message["id"])
 
 
-def check_webhook_url(url: str, insecure_hosts: set[str]) -> None:
-    """https only, except to hosts explicitly allowed for tests and development."""
+def _internal(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    return not ip.is_global or ip.is_multicast
+
+
+def check_webhook_url(url: str, insecure_hosts: set[str], resolve: bool = False) -> None:
+    """https to a public address only, except to hosts explicitly allowed for tests and
+    development. A webhook must never become a way to reach our own network (SSRF): IP
+    literals and, when ``resolve`` is set (at delivery time), every address the name
+    resolves to must be public."""
     parsed = urlparse(url)
-    if parsed.scheme == "https" and parsed.hostname:
+    host = parsed.hostname
+    if host and host in insecure_hosts and parsed.scheme in ("http", "https"):
         return
-    if parsed.scheme == "http" and parsed.hostname in insecure_hosts:
-        return
-    raise ValueError("webhooks must use https://")
+    if parsed.scheme != "https" or not host:
+        raise ValueError("webhooks must use https://")
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        raise ValueError("webhooks must point at a public host")
+    try:
+        literal = _internal(host)
+    except ValueError:
+        literal = None  # a name, not an address
+    if literal:
+        raise ValueError("webhooks must point at a public address")
+    if resolve and literal is None:
+        try:
+            infos = socket.getaddrinfo(host, parsed.port or 443, proto=socket.IPPROTO_TCP)
+        except OSError as exc:
+            raise ValueError(f"cannot resolve {host}: {exc}") from None
+        if any(_internal(info[4][0]) for info in infos):
+            raise ValueError("webhooks must point at a public address")
 
 
 class Webhook:
@@ -82,7 +107,7 @@ class Webhook:
 
     def send(self, to: dict[str, Any], message: dict[str, Any]) -> None:
         try:
-            check_webhook_url(to["url"], self.insecure_hosts)
+            check_webhook_url(to["url"], self.insecure_hosts, resolve=True)
         except ValueError as exc:
             raise DeliveryError(str(exc)) from None
         body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
