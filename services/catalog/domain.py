@@ -30,6 +30,26 @@ def new_merchant(owner_id: str, data: dict[str, Any], now: datetime) -> dict[str
     }
 
 
+def merchant_changes(merchant: dict[str, Any], data: dict[str, Any],
+                     now: datetime) -> dict[str, Any]:
+    """The fields to $set for an owner's edit (a partial, already validated body)."""
+    changes: dict[str, Any] = {k: v for k, v in data.items()
+                               if k not in ("location", "delivery", "secondary_types")}
+    primary = data.get("business_type", merchant["business_type"])
+    if "secondary_types" in data or "business_type" in data:
+        wanted = data.get("secondary_types", merchant.get("secondary_types") or [])
+        changes["secondary_types"] = sorted(set(wanted) - {primary})
+    if "location" in data:
+        loc = data["location"]
+        changes["location"] = {"lat": loc["lat"], "lng": loc["lng"]}
+        changes["h3_cell"] = cell_for(loc["lat"], loc["lng"])
+    if "delivery" in data:
+        # A partial edit of the delivery settings keeps the ones not mentioned.
+        changes["delivery"] = {**merchant["delivery"], **data["delivery"]}
+    changes["updated_at"] = now
+    return changes
+
+
 def new_product(merchant: dict[str, Any], data: dict[str, Any], now: datetime) -> dict[str, Any]:
     by_weight = data["sale_mode"] == "by_weight"
     unit = data.get("unit") or ("500g" if data.get("price_per") == "500g" else "kg")

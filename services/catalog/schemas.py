@@ -54,6 +54,18 @@ class MerchantCreateSchema(Strict):
                 raise ValidationError(str(exc)) from None
 
 
+class MerchantUpdateSchema(MerchantCreateSchema):
+    """Any of the fields of a new shop; those not sent stay as they are."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+    @validates_schema
+    def _not_empty(self, data, **_kw):
+        if not data:
+            raise ValidationError("nothing to change")
+
+
 class MerchantSchema(Strict):
     id = fields.String(required=True)
     owner_id = fields.String(required=True)

@@ -39,6 +39,17 @@ class CatalogService(ServiceBase):
         return domain.public_merchant(doc)
 
     @rpc
+    def update_merchant(self, actor: dict, merchant_id: str, changes: dict) -> dict:
+        """The owner edits the shop: hours, delivery settings, services, address, place."""
+        merchant = self._owned_merchant(actor_of(actor), merchant_id)
+        data = load_or_raise(schemas.MerchantUpdateSchema(), changes)
+        updated = self.store.update_merchant(
+            merchant_id, domain.merchant_changes(merchant, data, self.clock.now()))
+        if updated is None:
+            raise NotFound("no such merchant")
+        return domain.public_merchant(updated)
+
+    @rpc
     def get_merchant(self, merchant_id: str) -> dict:
         return domain.public_merchant(self._merchant(merchant_id))
 

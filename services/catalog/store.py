@@ -85,6 +85,13 @@ class MerchantCells:
             compact = self._compact({k: doc.get(k) for k in (*NEAR_FIELDS, "h3_cell")})
             entry[1].append(compact)
 
+    def replaced(self, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """A merchant was edited (or moved): drop the old copy, keep the new one."""
+        entry = self._cells.get(before["h3_cell"])
+        if entry is not None:
+            entry[1][:] = [m for m in entry[1] if m["_id"] != before["_id"]]
+        self.added(after)
+
     def clear(self) -> None:
         self._cells.clear()
 
@@ -137,6 +144,22 @@ class CatalogStore:
     def insert_merchant(self, doc: dict[str, Any]) -> None:
         self.merchants.insert_one(doc)
         self.merchant_cells.added(doc)
+
+    def update_merchant(self, merchant_id: str, changes: dict[str, Any]) -> dict | None:
+        before = self.get_merchant(merchant_id)
+        if before is None:
+            return None
+        after = self.merchants.find_one_and_update(
+            {"_id": merchant_id}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+        if after is None:
+            return None
+        if "location" in changes:
+            # Goods are found where their shop is: they carry a copy of its place.
+            self.products.update_many(
+                {"merchant_id": merchant_id},
+                {"$set": {"location": after["location"], "h3_cell": after["h3_cell"]}})
+        self.merchant_cells.replaced(before, after)
+        return after
 
     def get_merchant(self, merchant_id: str) -> dict[str, Any] | None:
         return self.merchants.find_one({"_id": merchant_id})

@@ -188,3 +188,39 @@ def test_an_area_map_refuses_a_box_too_large_or_inverted(api):
                    {"south": 30.0, "west": 114.0, "north": 30.1, "east": 114.1, "res": 5}):
         assert_error_shape(api.get("/api/v1/coverage/area", as_=planner, params=params),
                            422, "validation_error")
+
+
+def test_a_shopkeeper_edits_the_shop_and_the_circle_sees_it_at_once(circle, api):
+    shop = circle.shop("早点铺", "breakfast", 300, opening_hours={
+        d: [["06:00", "06:01"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    product = circle.product(shop, name="热干面", unit="碗", price_fen=600, stock=30)
+    assert shop["id"] not in [m["id"] for m in circle.near("/api/v1/merchants",
+                                                           open_now="true").json()["items"]]
+
+    path = f"/api/v1/merchants/{shop['id']}"
+    r = api.patch(path, as_=circle.owner, json={
+        "opening_hours": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri",
+                                                             "sat", "sun")},
+        "delivery": {"fee_fen": 300}})
+    assert r.status_code == 200, r.text
+    assert r.json()["delivery"] == {"max_walk_minutes": 15, "fee_fen": 300, "min_order_fen": 0}
+    assert shop["id"] in [m["id"] for m in circle.near("/api/v1/merchants",
+                                                       open_now="true").json()["items"]]
+
+    goods = circle.near("/api/v1/products", q="热干面").json()["items"]
+    assert product["id"] in [g["id"] for g in goods]
+
+    # The shop moves 5 km away: it and its goods leave this circle.
+    lat, lng = destination(*circle.home, 45.0, 5000)
+    r = api.patch(path, as_=circle.owner, json={"location": {"lat": lat, "lng": lng}})
+    assert r.status_code == 200 and r.json()["h3_cell"] != shop["h3_cell"]
+    assert shop["id"] not in [m["id"] for m in circle.near("/api/v1/merchants").json()["items"]]
+    goods = circle.near("/api/v1/products", q="热干面").json()["items"]
+    assert product["id"] not in [g["id"] for g in goods]
+
+    assert_error_shape(api.patch(path, as_=(unique("merchant"), "merchant"),
+                                 json={"name": "抢来的店"}), 403, "forbidden")
+    assert_error_shape(api.patch(path, as_=circle.owner, json={}), 422, "validation_error")
+    assert_error_shape(api.patch(path, as_=circle.owner, json={"business_type": "spaceport"}),
+                       422, "validation_error")
+    assert api.get(path, as_=circle.resident).json()["name"] == "早点铺"

@@ -34,6 +34,16 @@ def get_merchant(merchant_id):
     return rpc("get_merchant", merchant_id=merchant_id)
 
 
+@blp.route("/merchants/<id:merchant_id>", methods=["PATCH"])
+@requires("merchant")
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.MerchantUpdateSchema)
+@blp.response(200, schemas.MerchantSchema)
+def update_merchant(body, merchant_id):
+    """Change your shop's hours, delivery settings, services, address or place (owner only)."""
+    return rpc("update_merchant", actor=actor(), merchant_id=merchant_id, changes=body)
+
+
 @blp.route("/merchants/<id:merchant_id>/products", methods=["POST"])
 @requires("merchant")
 @blp.doc(security=BEARER)
