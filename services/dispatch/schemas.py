@@ -209,6 +209,16 @@ class RepairListArgs(Strict):
 RepairPageSchema = page_of(RepairSchema)
 
 
+class TechnicianListArgs(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    status = fields.String(validate=validate.OneOf(TECH_STATUSES))
+    skill = fields.String(validate=Skill)
+
+
+TechnicianPageSchema = page_of(TechnicianSchema)
+
+
 class CandidateSchema(Strict):
     rank = fields.Integer(required=True)
     technician_id = fields.String(required=True)

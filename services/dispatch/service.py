@@ -168,6 +168,20 @@ class DispatchService(ServiceBase):
         return records.public_technician(updated)
 
     @rpc
+    def list_technicians(self, actor: dict, page: int = 1, page_size: int = 20,
+                         status: str | None = None, skill: str | None = None) -> dict:
+        """The dispatcher's roster: who is available, en route or on site, by name."""
+        self._require(actor_of(actor), "dispatcher", "admin")
+        query: dict[str, Any] = {}
+        if status:
+            query["status"] = status
+        if skill:
+            query["skills"] = skill
+        docs, total = self.store.page_technicians(query, (page - 1) * page_size, page_size)
+        return {"items": [records.public_technician(d) for d in docs], "page": page,
+                "page_size": page_size, "total": total}
+
+    @rpc
     def get_technician(self, actor: dict, technician_id: str) -> dict:
         who = actor_of(actor)
         tech = self.store.technician(technician_id)

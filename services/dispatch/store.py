@@ -202,6 +202,12 @@ class DispatchStore:
             guard, outbox.outbox_update(events, {"$set": flags}),
             return_document=ReturnDocument.AFTER)
 
+    def page_technicians(self, query: dict[str, Any], skip: int, limit: int
+                         ) -> tuple[list[dict], int]:
+        total = self.technicians.count_documents(query)
+        docs = list(self.technicians.find(query).sort("name", 1).skip(skip).limit(limit))
+        return docs, total
+
     def page(self, query: dict[str, Any], skip: int, limit: int) -> tuple[list[dict], int]:
         total = self.repairs.count_documents(query)
         docs = list(self.repairs.find(query).sort("requested_at", -1).skip(skip).limit(limit))

@@ -218,6 +218,7 @@ def repair_cases() -> list[Case]:
     return [
         Case("POST", "/api/v1/technicians", {"dispatcher", "admin"},
              only("dispatcher", "admin"), body={}),
+        Case("GET", "/api/v1/technicians", {"dispatcher", "admin"}, only("dispatcher", "admin")),
         Case("PATCH", "/api/v1/technicians/{tech}", {"dispatcher", "admin"},
              only("dispatcher", "admin"), body={"name": "王师傅"}),
         Case("GET", "/api/v1/technicians/{tech}", {"dispatcher", "admin", "assignee"},

@@ -234,3 +234,16 @@ def test_the_assigned_technician_and_the_dispatchers_hear_about_a_repair(api, di
     assert r.status_code == 200, r.text
     assert wait_for(lambda: inbox_of(tech_who, "repair_assigned"),
                     what="the technician's own inbox")
+
+
+def test_a_dispatcher_sees_the_roster_by_status_and_skill(api, dispatcher):
+    place = somewhere()
+    plumber, _ = make_technician(api, dispatcher, place)
+    locksmith, _ = make_technician(api, dispatcher, place, skills=("locks",))
+    roster = api.get(f"{API}/technicians", as_=dispatcher,
+                     params={"skill": "locks", "status": "available", "page_size": 100}).json()
+    ids = [t["id"] for t in roster["items"]]
+    assert locksmith["id"] in ids and plumber["id"] not in ids
+    assert all("locks" in t["skills"] and t["status"] == "available" for t in roster["items"])
+    assert_error_shape(api.get(f"{API}/technicians", as_=dispatcher, params={"skill": "magic"}),
+                       422, "validation_error")

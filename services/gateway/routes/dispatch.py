@@ -31,6 +31,16 @@ def create_technician(body):
                technician=schemas.TechnicianCreateSchema().dump(body))
 
 
+@blp.route("/technicians")
+@requires("dispatcher")
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.TechnicianListArgs, location="query")
+@blp.response(200, schemas.TechnicianPageSchema)
+def list_technicians(args):
+    """The roster, by name; filter by status or skill."""
+    return rpc("list_technicians", actor=actor(), **args)
+
+
 @blp.route("/technicians/me")
 @requires("technician")
 @blp.doc(security=BEARER)
