@@ -3,12 +3,11 @@ the contract events. No I/O (the rules themselves are in domain.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from services.common import idempotency
 from services.common.events import make_event, new_id
 from services.dispatch import domain
 from services.dispatch.store import cells_of
@@ -83,13 +82,6 @@ def public_technician(doc: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ repairs
 
 
-def request_fingerprint(data: dict[str, Any]) -> str:
-    """Same body, same fingerprint: how a retried POST is told from a different one."""
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                           default=iso)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def new_repair(resident_id: str, idempotency_key: str, data: dict[str, Any], now: datetime,
                sla_minutes: dict[str, int]) -> dict[str, Any]:
     preferred = data.get("preferred_time")
@@ -120,8 +112,8 @@ def new_repair(resident_id: str, idempotency_key: str, data: dict[str, Any], now
         "sla_breached_sent": False,
         "history": [{"status": "open", "at": now, "by": {"id": resident_id, "role": "resident"},
                      "note": ""}],
-        "idempotency_key": f"{resident_id}:{idempotency_key}",
-        "fingerprint": request_fingerprint(data),
+        "idempotency_key": idempotency.scoped_key(resident_id, idempotency_key),
+        "fingerprint": idempotency.fingerprint(data),
         "created_at": now,
         "updated_at": now,
     }

@@ -15,6 +15,7 @@ import h3
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from services.common import idempotency
 from services.common.config import setting
 from services.common.errors import (
     BadRequest,
@@ -231,10 +232,7 @@ class DispatchService(ServiceBase):
         event = records.repair_event("repair_requested", doc, None, now, by=who["sub"])
         if self.store.insert_repair(doc, [event]) is None:
             existing = self.store.repair_by_idempotency_key(doc["idempotency_key"])
-            if existing["fingerprint"] != doc["fingerprint"]:
-                raise Conflict("this Idempotency-Key was used for a different repair",
-                               {"idempotency_key": ["reused with a different body"]},
-                               code="idempotency_key_reused")
+            idempotency.check_replay(existing["fingerprint"], data, "repair")
             return {"repair": records.public_repair(existing, who, now), "created": False}
         self.flush(self.store.repairs, doc["_id"])
         return {"repair": records.public_repair(doc, who, now), "created": True}

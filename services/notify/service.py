@@ -15,6 +15,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from services.common import idempotency
 from services.common.config import setting as common_setting
 from services.common.errors import Forbidden, InvalidInput, NotFound, load_or_raise
 from services.common.events import load_event, new_id
@@ -252,11 +253,19 @@ class NotifyService(ServiceBase):
     # community notices
 
     @rpc
-    def create_notice(self, actor: dict, notice: dict) -> dict:
+    def create_notice(self, actor: dict, notice: dict, idempotency_key: str | None = None
+                      ) -> dict:
         who = actor_of(actor)
         if who["role"] not in ("planner", "admin"):
             raise Forbidden("only planners post community notices")
         data = load_or_raise(schemas.NoticeCreateSchema(), notice)
+        key = idempotency.scoped_key(who["sub"], idempotency_key) if idempotency_key else None
+        if key is not None:
+            # A retried POST must not send a second notice to every home in the circle.
+            existing = self.store.notice_by_key(key)
+            if existing is not None:
+                idempotency.check_replay(existing["fingerprint"], notice, "notice")
+                return notices.public_notice(existing)
         now = self.clock.now()
         model = self._walk_model()
         doc = notices.new_notice(who, data, model, now)
@@ -271,7 +280,12 @@ class NotifyService(ServiceBase):
         audience = [h["_id"] for h in homes if h.get("role", "resident") == "resident"]
         doc.update(recipients=len(audience), audience_ids=audience, fanout_done=0,
                    fanout_pending=bool(audience))
-        self.store.add_notice(doc)
+        if key is not None:
+            doc.update(idempotency_key=key, fingerprint=idempotency.fingerprint(notice))
+        if not self.store.add_notice(doc):  # the same key, a moment earlier
+            existing = self.store.notice_by_key(key)
+            idempotency.check_replay(existing["fingerprint"], notice, "notice")
+            return notices.public_notice(existing)
         self._fan_out(doc, setting(self.config, "NOTIFY_NOTICE_INLINE"))
         return notices.public_notice(doc)
 

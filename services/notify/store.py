@@ -74,6 +74,7 @@ class NotifyStore:
         self.webhooks.create_index("owner_id")
         self.notices.create_index("active")
         self.notices.create_index("fanout_pending")
+        self.notices.create_index("idempotency_key", unique=True, sparse=True)
         top = list(self.notifications.find({"seq": {"$ne": None}}, {"seq": 1})
                    .sort("seq", -1).limit(1))
         self._seq = self._floor = top[0]["seq"] if top else 0
@@ -304,8 +305,16 @@ class NotifyStore:
 
     # notices
 
-    def add_notice(self, doc: dict[str, Any]) -> None:
-        self.notices.insert_one({**doc, "active": True})
+    def add_notice(self, doc: dict[str, Any]) -> bool:
+        """False if a notice with this Idempotency-Key exists already."""
+        try:
+            self.notices.insert_one({**doc, "active": True})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def notice_by_key(self, key: str) -> dict[str, Any] | None:
+        return self.notices.find_one({"idempotency_key": key}, {"audience_ids": 0})
 
     def advance_fanout(self, notice_id: str, done: int, finished: bool) -> None:
         self.notices.update_one({"_id": notice_id}, {"$set": {

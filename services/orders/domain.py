@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.common import idempotency
 from services.common.errors import Conflict, Forbidden
 from services.common.events import make_event, new_id
 
@@ -35,12 +34,6 @@ EVENT_FOR_STATUS = {
 }
 
 
-def request_fingerprint(order: dict[str, Any]) -> str:
-    """Same body, same fingerprint: how a retried POST is told from a different one."""
-    canonical = json.dumps(order, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def new_order(resident_id: str, idempotency_key: str, order: dict[str, Any],
               now: datetime) -> dict[str, Any]:
     return {
@@ -60,8 +53,8 @@ def new_order(resident_id: str, idempotency_key: str, order: dict[str, Any],
         "reason": None,
         "accept_by": None,
         "history": [{"status": "pending", "at": now, "by": resident_id, "reason": None}],
-        "idempotency_key": f"{resident_id}:{idempotency_key}",
-        "fingerprint": request_fingerprint(order),
+        "idempotency_key": idempotency.scoped_key(resident_id, idempotency_key),
+        "fingerprint": idempotency.fingerprint(order),
         "created_at": now,
         "updated_at": now,
     }
@@ -78,10 +71,7 @@ def placed_event(order: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_replay(existing: dict[str, Any], order: dict[str, Any]) -> None:
-    if existing["fingerprint"] != request_fingerprint(order):
-        raise Conflict("this Idempotency-Key was used for a different order",
-                       {"idempotency_key": ["reused with a different body"]},
-                       code="idempotency_key_reused")
+    idempotency.check_replay(existing["fingerprint"], order, "order")
 
 
 def can_see(order: dict[str, Any], actor: dict[str, str]) -> bool:

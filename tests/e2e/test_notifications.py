@@ -58,9 +58,10 @@ def resident_in(api, community: str) -> tuple[str, str]:
     return who
 
 
-def post_notice(api, community: str, title: str) -> dict:
-    r = api.post("/api/v1/notices", as_=PLANNER, json={
-        "title": title, "body": "请留意社区公告栏。", "audience": {"communities": [community]}})
+def post_notice(api, community: str, title: str, key: str | None = None) -> dict:
+    r = api.post("/api/v1/notices", as_=PLANNER, headers={"Idempotency-Key": key or unique("k")},
+                 json={"title": title, "body": "请留意社区公告栏。",
+                       "audience": {"communities": [community]}})
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -141,3 +142,19 @@ def test_admins_see_failed_deliveries(api):
     assert r.status_code == 200, r.text
     assert set(r.json()) >= {"items", "total", "page", "page_size"}
     assert_error_shape(api.get("/api/v1/admin/deliveries", as_=PLANNER), 403)
+
+
+def test_a_retried_notice_reaches_each_home_once(api):
+    community = unique("民意街社区")
+    who = resident_in(api, community)
+    key = unique("notice-key")
+    first = post_notice(api, community, "停水通知", key)
+    again = post_notice(api, community, "停水通知", key)
+    assert again["id"] == first["id"]
+    inbox = wait_for(lambda: api.get("/api/v1/notifications", as_=who).json()["items"],
+                     what="the notice in the inbox")
+    assert [n["title"] for n in inbox] == ["停水通知"]
+    r = api.post("/api/v1/notices", as_=PLANNER, headers={"Idempotency-Key": key}, json={
+        "title": "停电通知", "body": "请留意社区公告栏。",
+        "audience": {"communities": [community]}})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_key_reused"

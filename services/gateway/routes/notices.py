@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from services.gateway.api import ApiBlueprint
+from services.gateway.api import ApiBlueprint, IdempotencyHeaderSchema
 from services.gateway.security import BEARER, actor, requires
 from services.notify import schemas
 
@@ -18,13 +18,16 @@ def rpc(method: str, **kwargs):
 @blp.route("/notices", methods=["POST"])
 @requires("planner")
 @blp.doc(security=BEARER)
+@blp.arguments(IdempotencyHeaderSchema, location="headers")
 @blp.arguments(schemas.NoticeCreateSchema)
 @blp.response(201, schemas.NoticeSchema)
-def create_notice(_body):
+def create_notice(headers, _body):
     """Post a notice to residents whose home is within a walk of a point, or in the listed
-    communities. Each of them finds it in their inbox."""
+    communities. Each of them finds it in their inbox; a retry with the same Idempotency-Key
+    sends nothing twice."""
     # The raw JSON travels (the service validates it again); the loaded form has datetimes.
-    return rpc("create_notice", actor=actor(), notice=request.get_json())
+    return rpc("create_notice", actor=actor(), notice=request.get_json(),
+               idempotency_key=headers["key"])
 
 
 @blp.route("/notices")
