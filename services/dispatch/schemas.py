@@ -9,7 +9,7 @@ from pathlib import Path
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from services.common.contracts.dispatch import REPAIR_STATUSES
-from services.common.schemas import Id, LocationSchema, Strict, Text, page_of
+from services.common.schemas import Id, LocationSchema, PageArgs, Strict, Text, page_of
 from services.dispatch import domain
 
 SKILLS_DOC = json.loads((Path(__file__).with_name("skills.json")).read_text(encoding="utf-8"))
@@ -200,18 +200,14 @@ class RepairSchema(Strict):
     updated_at = fields.String(required=True)
 
 
-class RepairListArgs(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+class RepairListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(REPAIR_STATUSES))
 
 
 RepairPageSchema = page_of(RepairSchema)
 
 
-class TechnicianListArgs(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+class TechnicianListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(TECH_STATUSES))
     skill = fields.String(validate=Skill)
 

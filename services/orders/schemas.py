@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.common.contracts.orders import ORDER_STATUSES
-from services.common.schemas import Id, LocationSchema, Strict, Text, page_of
+from services.common.schemas import Id, LocationSchema, PageArgs, Strict, Text, page_of
 
 
 class OrderItemSchema(Strict):
@@ -79,9 +79,7 @@ class OrderSchema(Strict):
     updated_at = fields.String(required=True)
 
 
-class OrderListArgs(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+class OrderListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
 
 
