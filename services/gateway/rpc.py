@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from amqp.exceptions import AMQPError
@@ -74,3 +75,14 @@ class RpcClient:
                            "something went wrong on our side; please try again") from None
         finally:
             self._slots.release()
+
+
+def service(name: str) -> Callable[..., Any]:
+    """``rpc = service("orders")`` in a routes module; ``rpc("get_order", ...)`` in a view calls
+    the orders service through this gateway process's client."""
+    from flask import current_app
+
+    def call(method: str, **kwargs: Any) -> Any:
+        return current_app.config["RPC"].call(name, method, **kwargs)
+
+    return call

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from services.catalog import schemas
 from services.common.schemas import PageArgs
 from services.gateway.api import ApiBlueprint
+from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
 
 blp = ApiBlueprint("catalog", __name__, url_prefix="/api/v1", description="Shops and goods")
 
 
-def rpc(method: str, **kwargs):
-    return current_app.config["RPC"].call("catalog", method, **kwargs)
+rpc = service("catalog")
 
 
 @blp.route("/merchants", methods=["POST"])

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from services.catalog import schemas, taxonomy
 from services.gateway.api import ApiBlueprint
+from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
 
 blp = ApiBlueprint("circle", __name__, url_prefix="/api/v1",
                    description="The 15-minute circle: business types, near me, coverage")
 
 
-def rpc(method: str, **kwargs):
-    return current_app.config["RPC"].call("catalog", method, **kwargs)
+rpc = service("catalog")
 
 
 @blp.route("/business-types")

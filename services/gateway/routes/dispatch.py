@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 
 from services.common.schemas import LocationSchema
 from services.dispatch import schemas
 from services.gateway.api import ApiBlueprint, IdempotencyHeaderSchema
+from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
 
 blp = ApiBlueprint("dispatch", __name__, url_prefix="/api/v1",
                    description="Repairs, technicians and dispatch")
 
 
-def rpc(method: str, **kwargs):
-    return current_app.config["RPC"].call("dispatch", method, **kwargs)
+rpc = service("dispatch")
 
 
 # ------------------------------------------------------------------ technicians

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from services.gateway.api import ApiBlueprint, IdempotencyHeaderSchema
+from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
 from services.notify import schemas
 
 blp = ApiBlueprint("notices", __name__, url_prefix="/api/v1", description="Community notices")
 
 
-def rpc(method: str, **kwargs):
-    return current_app.config["RPC"].call("notify", method, **kwargs)
+rpc = service("notify")
 
 
 @blp.route("/notices", methods=["POST"])

@@ -11,6 +11,7 @@ from flask import Response, current_app, request
 from services.common.schemas import PageArgs
 from services.gateway.api import ApiBlueprint
 from services.gateway.errors import ApiError
+from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
 from services.notify import schemas, stream
 
@@ -27,8 +28,7 @@ SSE_HEARTBEAT_SECONDS = float(os.environ.get("NOTIFY_SSE_HEARTBEAT_SECONDS", "15
 _stream_slots = threading.BoundedSemaphore(SSE_MAX_STREAMS)
 
 
-def rpc(method: str, **kwargs):
-    return current_app.config["RPC"].call("notify", method, **kwargs)
+rpc = service("notify")
 
 
 @blp.route("/notifications")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 
 from services.gateway.api import ApiBlueprint, IdempotencyHeaderSchema
+from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
 from services.orders import schemas
 
@@ -13,8 +14,7 @@ blp = ApiBlueprint("orders", __name__, url_prefix="/api/v1/orders", description=
 ACTIONS = ("accept", "decline", "dispatch", "deliver", "cancel")
 
 
-def rpc(method: str, **kwargs):
-    return current_app.config["RPC"].call("orders", method, **kwargs)
+rpc = service("orders")
 
 
 @blp.route("", methods=["POST"])
