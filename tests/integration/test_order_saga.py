@@ -34,6 +34,20 @@ def make_shop(config, stock=3):
     return shop, meal
 
 
+def stock_of(config, product_id):
+    """(available, reserved) as the catalog reports them."""
+    with ServiceRpcProxy("catalog", config) as rpc:
+        product = rpc.get_product(product_id=product_id)
+    return product["stock"], product["reserved"]
+
+
+def placed_event(order_id, shop, meal, quantity):
+    return make_event("order_placed", {
+        "order_id": order_id, "resident_id": "resident-a", "merchant_id": shop["id"],
+        "items": [{"product_id": meal["id"], "quantity": quantity}], "delivery": HOME},
+        source="orders", correlation_id=order_id)
+
+
 def order_body(shop, meal, quantity):
     return {"merchant_id": shop["id"], "items": [{"product_id": meal["id"],
                                                   "quantity": quantity}], "delivery": HOME}
@@ -50,8 +64,7 @@ def test_an_order_is_confirmed_with_prices_from_the_catalog(container_factory, s
     assert order["status"] == "confirmed"
     assert order["total_fen"] == 3200
     assert order["lines"][0]["unit_price_fen"] == 1600
-    with ServiceRpcProxy("catalog", service_config) as rpc:
-        assert rpc.get_product(product_id=meal["id"])["stock"] == 1
+    assert stock_of(service_config, meal["id"]) == (1, 2)
 
 
 def test_an_order_for_more_than_the_stock_is_rejected_and_nothing_is_held(
@@ -65,9 +78,7 @@ def test_an_order_for_more_than_the_stock_is_rejected_and_nothing_is_held(
         order = rpc.get_order(actor=RESIDENT, order_id=placed["order"]["id"])
     assert order["status"] == "rejected"
     assert "out_of_stock" in order["reason"]
-    with ServiceRpcProxy("catalog", service_config) as rpc:
-        product = rpc.get_product(product_id=meal["id"])
-    assert (product["stock"], product["reserved"]) == (1, 0)
+    assert stock_of(service_config, meal["id"]) == (1, 0)
 
 
 def test_a_redelivered_order_placed_event_reserves_stock_only_once(
@@ -75,17 +86,12 @@ def test_a_redelivered_order_placed_event_reserves_stock_only_once(
     catalog = container_factory(CatalogService, service_config)
     catalog.start()
     shop, meal = make_shop(service_config, stock=5)
-    event = make_event("order_placed", {
-        "order_id": "ord_" + "1" * 32, "resident_id": "resident-a", "merchant_id": shop["id"],
-        "items": [{"product_id": meal["id"], "quantity": 2}], "delivery": HOME},
-        source="orders", correlation_id="ord_" + "1" * 32)
+    event = placed_event("ord_" + "1" * 32, shop, meal, 2)
     dispatch = event_dispatcher(service_config)
     for _ in range(3):
         with entrypoint_waiter(catalog, "on_order_placed"):
             dispatch("orders", "order_placed", event)
-    with ServiceRpcProxy("catalog", service_config) as rpc:
-        product = rpc.get_product(product_id=meal["id"])
-    assert (product["stock"], product["reserved"]) == (3, 2)
+    assert stock_of(service_config, meal["id"]) == (3, 2)
 
 
 def test_a_cancellation_that_overtakes_its_order_leaves_the_stock_alone(
@@ -100,17 +106,13 @@ def test_a_cancellation_that_overtakes_its_order_leaves_the_stock_alone(
         "merchant_owner_id": None, "merchant_name": None, "status": "cancelled",
         "previous_status": "pending", "items": items, "total_fen": None, "reason": None,
         "by": "resident-a"}, source="orders", correlation_id=order_id)
-    placed = make_event("order_placed", {
-        "order_id": order_id, "resident_id": "resident-a", "merchant_id": shop["id"],
-        "items": items, "delivery": HOME}, source="orders", correlation_id=order_id)
+    placed = placed_event(order_id, shop, meal, 2)
     dispatch = event_dispatcher(service_config)
     with entrypoint_waiter(catalog, "on_order_cancelled"):
         dispatch("orders", "order_cancelled", cancelled)
     with entrypoint_waiter(catalog, "on_order_placed"):
         dispatch("orders", "order_placed", placed)
-    with ServiceRpcProxy("catalog", service_config) as rpc:
-        product = rpc.get_product(product_id=meal["id"])
-    assert (product["stock"], product["reserved"]) == (5, 0)
+    assert stock_of(service_config, meal["id"]) == (5, 0)
 
 
 def test_cancelling_a_confirmed_order_gives_the_stock_back(container_factory, service_config):
@@ -122,9 +124,7 @@ def test_cancelling_a_confirmed_order_gives_the_stock_back(container_factory, se
                                      order=order_body(shop, meal, 3))
         with entrypoint_waiter(catalog, "on_order_cancelled"):
             rpc.act(actor=RESIDENT, order_id=placed["order"]["id"], action="cancel")
-    with ServiceRpcProxy("catalog", service_config) as rpc:
-        product = rpc.get_product(product_id=meal["id"])
-    assert (product["stock"], product["reserved"]) == (4, 0)
+    assert stock_of(service_config, meal["id"]) == (4, 0)
 
 
 def test_a_confirmed_order_not_accepted_in_time_is_declined_and_released(
@@ -144,8 +144,7 @@ def test_a_confirmed_order_not_accepted_in_time_is_declined_and_released(
         with entrypoint_waiter(catalog, "on_order_declined"):
             wait_for(lambda: rpc.get_order(actor=RESIDENT, order_id=order_id)["status"]
                      == "declined", timeout=20, what="automatic decline")
-    with ServiceRpcProxy("catalog", service_config) as rpc:
-        assert rpc.get_product(product_id=meal["id"])["stock"] == 2
+    assert stock_of(service_config, meal["id"]) == (2, 0)
 
 
 def test_an_event_left_in_the_outbox_by_a_crash_is_published_by_the_relay(
