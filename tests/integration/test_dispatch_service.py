@@ -10,6 +10,7 @@ from datetime import timedelta
 import eventlet
 import pytest
 from nameko.events import event_handler
+from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook
 
@@ -17,6 +18,7 @@ from services.common.broker import temporary_vhost
 from services.common.config import setting
 from services.common.contracts.dispatch import REPAIR_EVENT_TYPES
 from services.common.errors import Conflict
+from services.common.events import new_id
 from services.dispatch.service import DispatchService
 from tests.helpers import unique, wait_for
 
@@ -217,8 +219,12 @@ def test_automatic_assignment_is_off_unless_configured(make_dispatch):
     assert svc.repair(repair["id"])["status"] == "open"
 
 
+def breached_once(seen: list[dict], repair_id: str, event_type: str) -> dict:
+    return events_of(seen, repair_id, event_type)[0]
+
+
 def test_sla_alerts_are_sent_once_each_as_the_clock_passes_80_percent_and_due(
-        make_dispatch, collector):
+        make_dispatch, collector, service_config):
     svc = make_dispatch()
     repair = svc.report(unique("resident"))  # plumbing: 15 minutes
     wait_for(lambda: events_of(collector, repair["id"], "repair_requested"),
@@ -237,8 +243,14 @@ def test_sla_alerts_are_sent_once_each_as_the_clock_passes_80_percent_and_due(
     wait_for(lambda: events_of(collector, repair["id"], "sla_breached"), what="sla_breached")
     svc.call("sweep")
 
-    # Anything extra would have been published by now: the relay and publish are immediate.
-    eventlet.sleep(0.5)
+    # A sweep publishes (confirmed) before it returns, and each event type has one queue: a
+    # marker published now arrives after any duplicate the sweeps above could have sent.
+    marker_id = "rep_" + "f" * 32
+    publish = event_dispatcher(service_config)
+    for event_type in ("sla_at_risk", "sla_breached"):
+        publish("dispatch", event_type, {**breached_once(collector, repair["id"], event_type),
+                                         "id": new_id("evt"), "correlation_id": marker_id})
+        wait_for(lambda t=event_type: events_of(collector, marker_id, t), what="the marker")
     assert len(events_of(collector, repair["id"], "sla_at_risk")) == 1
     breached = events_of(collector, repair["id"], "sla_breached")
     assert len(breached) == 1
