@@ -8,55 +8,20 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 from nameko.exceptions import deserialize_to_instance
 
+from services.common.refusals import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Refusal,
+)
 
-class AppError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, details: dict | None = None, code: str | None = None):
-        super().__init__(message, details or {}, code or self.code)
-
-    @property
-    def message(self) -> str:
-        return self.args[0]
-
-    @property
-    def details(self) -> dict:
-        return self.args[1]
-
-    @property
-    def error_code(self) -> str:
-        return self.args[2]
-
-
-@deserialize_to_instance
-class BadRequest(AppError):
-    status = 400
-    code = "bad_request"
-
-
-@deserialize_to_instance
-class InvalidInput(AppError):
-    status = 422
-    code = "validation_error"
-
-
-@deserialize_to_instance
-class Forbidden(AppError):
-    status = 403
-    code = "forbidden"
-
-
-@deserialize_to_instance
-class NotFound(AppError):
-    status = 404
-    code = "not_found"
-
-
-@deserialize_to_instance
-class Conflict(AppError):
-    status = 409
-    code = "conflict"
+# The refusals are defined in a pure module so domain code can raise them; registering them
+# here makes them cross RPC as themselves. AppError stays the name infrastructure code uses.
+AppError = Refusal
+for _cls in (BadRequest, InvalidInput, Forbidden, NotFound, Conflict):
+    deserialize_to_instance(_cls)
 
 
 def load_or_raise(schema: Schema, data: Any, **kwargs: Any) -> Any:
