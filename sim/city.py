@@ -48,6 +48,9 @@ def _points_in_cells(rng: np.random.Generator, district: District, cells: list[s
                      cell_idx: np.ndarray) -> np.ndarray:
     """One uniform random point inside each chosen cell (and inside the district)."""
     out = np.empty((len(cell_idx), 2))
+    # A cell whose corners are all inside needs no outline test (the outline is smooth at
+    # the scale of a 175 m cell); only the cells on the edge do.
+    inner = {c: all(district.contains(*v) for v in h3.cell_to_boundary(c)) for c in cells}
     for k, ci in enumerate(cell_idx):
         cell = cells[ci]
         boundary = h3.cell_to_boundary(cell)
@@ -56,7 +59,8 @@ def _points_in_cells(rng: np.random.Generator, district: District, cells: list[s
         for _ in range(100):
             lat = rng.uniform(min(lats), max(lats))
             lng = rng.uniform(min(lngs), max(lngs))
-            if h3.latlng_to_cell(lat, lng, H3_RESOLUTION) == cell and district.contains(lat, lng):
+            if h3.latlng_to_cell(lat, lng, H3_RESOLUTION) == cell and (
+                    inner[cell] or district.contains(lat, lng)):
                 break
         else:  # a sliver cell at the edge: its centre is inside by construction
             lat, lng = h3.cell_to_latlng(cell)
@@ -86,8 +90,10 @@ def build_city(seed: int, homes: int = 12_000, shops: int = 600) -> City:
 def _area_points(city: City) -> dict[str, tuple[float, float]]:
     """A target point for each res-8 area: the mean of its homes (always in the district)."""
     sums: dict[str, list[float]] = {}
-    for (lat, lng), cell in zip(city.homes, city.home_cells, strict=True):
+    members: dict[str, list[int]] = {}
+    for k, ((lat, lng), cell) in enumerate(zip(city.homes, city.home_cells, strict=True)):
         area = h3.cell_to_parent(cell, AREA_RES)
+        members.setdefault(area, []).append(k)
         s = sums.setdefault(area, [0.0, 0.0, 0.0])
         s[0] += lat
         s[1] += lng
@@ -96,9 +102,7 @@ def _area_points(city: City) -> dict[str, tuple[float, float]]:
     out = {}
     for area, (slat, slng, n) in sorted(sums.items()):
         mlat, mlng = slat / n, slng / n
-        in_area = [k for k, c in enumerate(city.home_cells)
-                   if h3.cell_to_parent(c, AREA_RES) == area]
-        best = min(in_area, key=lambda k: (city.homes[k][0] - mlat) ** 2
+        best = min(members[area], key=lambda k: (city.homes[k][0] - mlat) ** 2
                    + (city.homes[k][1] - mlng) ** 2)
         out[area] = (float(city.homes[best][0]), float(city.homes[best][1]))
     return out

@@ -32,8 +32,8 @@ SKILL_MIX: dict[str, tuple[float, float, float, float]] = {
     "locks": (0.10, 15, 0.4, 0.0),
     "carpentry": (0.08, 40, 0.5, 0.2),
     "cleaning": (0.12, 90, 0.35, 0.7),
-    "haircut_home": (0.06, 30, 0.3, 0.5),
-    "tailoring": (0.04, 20, 0.4, 0.3),
+    "haircut_home": (0.06, 30, 0.3, 0.8),
+    "tailoring": (0.04, 20, 0.4, 0.6),
 }
 
 ACCEPT_MEDIAN_S = 30.0  # a technician answers an offer in ~30 s (lognormal, sigma 0.8)
@@ -43,6 +43,7 @@ CANNOT_FIX_P = 0.03
 PATIENCE_MEDIAN_MIN = 45.0  # an unserved resident gives up after ~45 min, never before 20
 PATIENCE_MIN_MIN = 20.0
 RATE_P = 0.6
+LAST_BOOKING_S = 21 * 3600
 OFFERS_DRAWN = 12  # responses drawn per request; more offers than that reuse the last
 
 
@@ -105,10 +106,11 @@ def repairs_for_day(city: City, seed: int, expected: float = 2000) -> list[Reque
         _, median, sigma, booked_share = SKILL_MIX[skill]
         booked = None
         if rng.random() < booked_share:
-            # Booked 1-4 hours ahead, on a quarter hour, inside the service day.
+            # Booked 1-4 hours ahead, on a quarter hour; later than 21:00 it would be
+            # tomorrow's, so such a resident asks for now instead.
             ahead = created[k] + rng.uniform(3600, 4 * 3600)
-            booked = min(np.ceil(ahead / 900) * 900, 22 * 3600)
-            if booked <= created[k]:
+            booked = np.ceil(ahead / 900) * 900
+            if booked > LAST_BOOKING_S:
                 booked = None
         responses = tuple(
             (float(rng.lognormal(np.log(ACCEPT_MEDIAN_S), ACCEPT_SIGMA)),

@@ -29,7 +29,7 @@ from services.common.geo import haversine_m
 from services.common.times import as_utc
 from services.dispatch import policies, records, schemas
 from sim import bridge
-from sim.city import City
+from sim.city import City, area_of
 from sim.demand import Request
 
 DAY_S = 86_400.0
@@ -111,8 +111,9 @@ class Simulation:
                           default=0.0)
         if self.batched:
             self._at(first_start, "batch")
-        if params.policy == "batched_reposition":
+        if self.batched:
             self._coverage()
+        if params.policy == "batched_reposition":
             self._at(first_start, "reposition")
 
     # ------------------------------------------------------------------ clock and queue
@@ -207,6 +208,7 @@ class Simulation:
     def _move(self, rid: str, action: str, actor: dict[str, Any], **kw: Any) -> dict[str, Any]:
         """A domain transition applied to the repair, as the service's guarded write does."""
         repair = self.repairs[rid]
+        holder = kw.get("technician_id") or repair.get("technician_id") or ""
         updates, _events = bridge.transition(repair, action, actor, self.now(), **kw)
         if updates.get("technician_id", repair.get("technician_id")) is None:
             updates.update(eta_minutes=None, accept_by=None, technician_sub=None)
@@ -218,7 +220,7 @@ class Simulation:
             self.open[rid] = None
         else:
             self.open.pop(rid, None)
-        self._log(action, rid, str(kw.get("technician_id") or repair.get("technician_id") or ""))
+        self._log(action, rid, str(holder))
         return repair
 
     def _assign(self, rid: str, cand: dict[str, Any]) -> None:
@@ -360,12 +362,17 @@ class Simulation:
         now = self.now()
         lead = timedelta(minutes=self.params.booking_lead_minutes)
         jobs = []
+        jobs_keep: dict[str, float] | None = None
         for rid in self.open:
             repair = self.repairs[rid]
             start = as_utc(repair["requested_at"])
             if start - now > lead:
                 continue
             ranked = bridge.candidates(self.store, repair, now, self.params.max_eta_minutes)
+            if jobs_keep is None:
+                jobs_keep = self._keep_values()
+            for cand in ranked:
+                cand["keep"] = jobs_keep.get(cand["technician_id"], 0.0)
             jobs.append(policies.BatchJob(
                 rid, (now - start).total_seconds() / 60,
                 (as_utc(repair["due_by"]) - start).total_seconds() / 60, ranked))
@@ -380,16 +387,14 @@ class Simulation:
         """Idle technicians of each trade wait where they cover most of the coming hour's
         expected requests for their skills (e-bikes placed first, walkers on what is left)."""
         self._advance_moves()
-        now = self.now()
         hour = int(((self.t + 1800) % DAY_S) // 3600)  # demand of the coming hour
         groups: dict[tuple[str, ...], list[str]] = {}
-        for tid, tech in self.techs.items():
-            if (tech["status"] == "available" and tech.get("current_repair_id") is None
-                    and bridge.on_shift(tech.get("shifts"), now)):
-                groups.setdefault(tuple(tech["skills"]), []).append(tid)
+        for tid in self._idle():
+            groups.setdefault(tuple(self.techs[tid]["skills"]), []).append(tid)
         areas = self._areas
+        demand = self._demand_at(hour)
         for skills, ids in sorted(groups.items()):
-            weight = [sum(self.demand.get((hour, a, s), 0.0) for s in skills) for a in areas]
+            weight = sum(demand[s] for s in skills)
             for mode in ("ebike", "walking"):
                 movers = [tid for tid in ids if self.techs[tid]["travel_mode"] == mode]
                 slots, weight = policies.coverage_slots(weight, self._near[mode], len(movers))
@@ -404,9 +409,39 @@ class Simulation:
         if self._busy():
             self._at(self.t + self.params.reposition_s, "reposition")
 
+    def _idle(self) -> list[str]:
+        """Free technicians on shift (status follows the shift events and on_shift)."""
+        return [tid for tid, tech in self.techs.items()
+                if tech["status"] == "available" and tech.get("current_repair_id") is None]
+
+    def _keep_values(self) -> dict[str, float]:
+        """What each idle technician is worth kept free (policies.keep_values)."""
+        idle = self._idle()
+        hour = int(((self.t + 1800) % DAY_S) // 3600)
+        reach = np.zeros((len(idle), len(self._areas)), dtype=bool)
+        for k, tid in enumerate(idle):
+            tech = self.techs[tid]
+            a = self._area_index.get(area_of(tech["h3_cell"]))
+            if a is not None:
+                reach[k] = self._near[tech["travel_mode"]][a]
+        demand = self._demand_at(hour)
+        values = policies.keep_values(reach, [self.techs[t]["skills"] for t in idle], demand)
+        return dict(zip(idle, values, strict=True))
+
+    def _demand_at(self, hour: int) -> dict[str, np.ndarray]:
+        """Expected requests per area for each skill in that hour (cached)."""
+        if hour not in self._demand_cache:
+            self._demand_cache[hour] = {
+                s: np.array([self.demand.get((hour, a, s), 0.0) for a in self._areas])
+                for s in self._skills}
+        return self._demand_cache[hour]
+
     def _coverage(self) -> None:
         """Areas and which areas a technician waiting in each reaches in time, per mode."""
         self._areas = sorted(self.city.area_points)
+        self._area_index = {a: k for k, a in enumerate(self._areas)}
+        self._demand_cache: dict[int, dict[str, np.ndarray]] = {}
+        self._skills = sorted({s for t in self.techs.values() for s in t["skills"]})
         points = [self.city.area_points[a] for a in self._areas]
         dist = np.array([[haversine_m(*p, *q) for q in points] for p in points])
         bp = self.params.batch

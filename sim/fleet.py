@@ -17,11 +17,11 @@ from sim.demand import HOURLY
 
 # trade -> (skills, share of the fleet)
 TRADES: dict[str, tuple[tuple[str, ...], float]] = {
-    "handyman": (("plumbing", "electrical", "appliances", "carpentry"), 0.40),
+    "handyman": (("plumbing", "electrical", "appliances", "carpentry"), 0.36),
     "electrician": (("electrical", "appliances"), 0.12),
     "plumber": (("plumbing", "locks"), 0.12),
     "locksmith": (("locks", "carpentry"), 0.06),
-    "cleaner": (("cleaning",), 0.18),
+    "cleaner": (("cleaning",), 0.22),
     "barber": (("haircut_home",), 0.07),
     "tailor": (("tailoring",), 0.05),
 }
@@ -47,12 +47,13 @@ def shift_mix() -> np.ndarray:
     return mix / mix.sum()
 
 
-def _largest_remainder(shares: np.ndarray, n: int) -> list[int]:
-    quotas = shares * n
-    counts = np.floor(quotas).astype(int)
-    for k in np.argsort(counts - quotas, kind="stable")[: n - counts.sum()]:
-        counts[k] += 1
-    return counts.tolist()
+def _apportion(shares: np.ndarray, counts: np.ndarray) -> int:
+    """The next pick of a sequence that keeps every kind's count at its share (the kind
+    furthest below its quota, lowest index on ties): nested, so the first n picks of a
+    longer sequence are the n picks of a shorter one."""
+    k = int(np.argmax(shares * (counts.sum() + 1) - counts))
+    counts[k] += 1
+    return k
 
 
 def build_fleet(city: City, size: int, seed: int, now: datetime) -> list[dict]:
@@ -61,12 +62,16 @@ def build_fleet(city: City, size: int, seed: int, now: datetime) -> list[dict]:
     rng = np.random.default_rng([seed, 3])
     trades = list(TRADES)
     trade_shares = np.array([TRADES[t][1] for t in trades])
+    trade_shares /= trade_shares.sum()
+    trade_counts = np.zeros(len(trades))
     mix = shift_mix()
+    pattern_counts = {t: np.zeros(len(SHIFT_PATTERNS)) for t in trades}
     fleet = []
-    # Drawn one by one from a stream, so technician k is the same in every fleet size.
+    # Trades and shifts are apportioned exactly (no luck of the draw in who is hired); the
+    # rest is drawn one technician at a time, so technician k is the same in every size.
     for k in range(size):
-        trade = trades[rng.choice(len(trades), p=trade_shares / trade_shares.sum())]
-        pattern = SHIFT_PATTERNS[rng.choice(len(SHIFT_PATTERNS), p=mix)]
+        trade = trades[_apportion(trade_shares, trade_counts)]
+        pattern = SHIFT_PATTERNS[_apportion(mix, pattern_counts[trade])]
         home = city.homes[rng.integers(len(city.homes))]
         mode = "ebike" if rng.random() < EBIKE_SHARE else "walking"
         rating = round(float(rng.uniform(4.0, 5.0)), 2)

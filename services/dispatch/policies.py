@@ -18,7 +18,7 @@ place. The simulator (sim/, docs/simulation.md) compares them on the same seeded
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,10 @@ class BatchParams:
     late_penalty: float = 1000.0  # any on-time arrival beats any late one
     urgency_weight: float = 1.0  # ETA weight grows from 1 to 1 + this as the deadline nears
     hold: bool = True  # let a repair with slack wait rather than take a poor match
+    hold_max_urgency: float = 0.3  # ... but only in the first 30 % of its window
+    early_slack_minutes: float = 3.0  # a booking may be reached this early without cost
+    early_weight: float = 2.0  # per minute a technician would wait at a booked door
+    keep_weight: float = 20.0  # minutes per expected request only this technician covers
 
 
 # Cost of a pair that is not a candidate at all: never chosen over a real option.
@@ -98,28 +102,48 @@ def urgency(waited: float, sla: float) -> float:
     return min(1.0, max(0.0, waited / sla)) if sla > 0 else 1.0
 
 
-def pair_cost(eta: float, waited: float, sla: float, params: BatchParams) -> float:
-    """Cost of sending a technician `eta` minutes away to a repair that has waited `waited`
-    of its `sla` minutes: late arrivals cost `late_penalty` plus the lateness, on-time ones
-    their ETA weighted by deadline closeness (an urgent repair's minutes count more)."""
+def pair_cost(eta: float, waited: float, sla: float, params: BatchParams,
+              keep: float = 0.0) -> float:
+    """Cost in minutes of sending a technician `eta` minutes away to a repair that has waited
+    `waited` of its `sla` minutes (negative: a booking whose window starts later).
+
+    Late arrivals cost `late_penalty` plus the lateness, so any on-time match beats them.
+    On time, the ETA weighted by deadline closeness (an urgent repair's minutes count
+    more), plus the minutes the technician would stand at a booked door, plus what sending
+    this technician gives up: `keep`, the requests expected soon that only they would reach
+    in time (computed by the caller; 0 when unknown) — so of two technicians who both make
+    it, the one whose area stays covered goes, and the other stays free.
+    """
     arrival = waited + params.accept_minutes + eta
-    weighted = eta * (1.0 + params.urgency_weight * urgency(waited, sla))
+    cost = eta * (1.0 + params.urgency_weight * urgency(waited, sla))
+    cost += params.early_weight * max(0.0, -arrival - params.early_slack_minutes)
+    cost += params.keep_weight * keep
     if arrival > sla:
-        return params.late_penalty + (arrival - sla) + weighted
-    return weighted
+        cost += params.late_penalty + (arrival - sla)
+    return cost
+
+
+def _cand_cost(cand: dict[str, Any], waited: float, sla: float, params: BatchParams) -> float:
+    return pair_cost(float(cand["eta_minutes"]), waited, sla, params,
+                     float(cand.get("keep", 0.0)))
 
 
 def hold_cost(job: BatchJob, params: BatchParams) -> float | None:
     """Cost of leaving the repair for the next round, or None when it cannot wait: only a
-    repair that would still be on time next round with its best candidate of now may wait,
-    and waiting costs what that match would cost then plus the wait itself."""
-    if not params.hold or not job.candidates:
+    repair early in its window (or a booking) that would still be on time next round with
+    its best candidate of now may wait, and waiting costs what that match would cost then
+    plus the wait itself. So a repair whose best technician goes to a more urgent one waits
+    for the next round instead of taking a poor second choice, and that second technician
+    stays free for a repair that suits them."""
+    if not params.hold or not job.candidates or \
+            urgency(job.waited_minutes, job.sla_minutes) > params.hold_max_urgency:
         return None
-    best = min(c["eta_minutes"] for c in job.candidates)
     later = job.waited_minutes + params.window_minutes
-    if later + params.accept_minutes + best > job.sla_minutes:
+    if later + params.accept_minutes + min(c["eta_minutes"] for c in job.candidates) \
+            > job.sla_minutes:
         return None
-    return pair_cost(best, later, job.sla_minutes, params) + params.window_minutes
+    best = min(_cand_cost(c, later, job.sla_minutes, params) for c in job.candidates)
+    return best + params.window_minutes
 
 
 def batch_match(jobs: Sequence[BatchJob], params: BatchParams = BatchParams()
@@ -143,7 +167,7 @@ def batch_match(jobs: Sequence[BatchJob], params: BatchParams = BatchParams()
     for j, job in enumerate(jobs):
         for cand in job.candidates:
             i = techs[str(cand["technician_id"])]
-            c = pair_cost(float(cand["eta_minutes"]), job.waited_minutes, job.sla_minutes, params)
+            c = _cand_cost(cand, job.waited_minutes, job.sla_minutes, params)
             if c < cost[j, i]:
                 cost[j, i] = c
                 rows[(j, i)] = cand
@@ -166,8 +190,7 @@ def total_cost(jobs: Sequence[BatchJob], pairs: Iterable[tuple[str, dict[str, An
     for job in jobs:
         cand = chosen.get(job.repair_id)
         if cand is not None:
-            total += pair_cost(float(cand["eta_minutes"]), job.waited_minutes,
-                               job.sla_minutes, params)
+            total += _cand_cost(cand, job.waited_minutes, job.sla_minutes, params)
         else:
             held = hold_cost(job, params)
             total += held if held is not None else _FORBIDDEN
@@ -175,6 +198,24 @@ def total_cost(jobs: Sequence[BatchJob], pairs: Iterable[tuple[str, dict[str, An
 
 
 # --------------------------------------------------------------------------- repositioning
+
+
+def keep_values(reach: Any, skills: Sequence[Sequence[str]], demand: Mapping[str, Any],
+                busy_hours: float = 0.75) -> list[float]:
+    """For each idle technician k, the requests expected while a job keeps them busy that
+    they alone would reach in time: sum over their skills s and the areas a they reach
+    (reach[k][a]) of demand[s][a] per hour x busy_hours / (idle technicians with skill s
+    reaching a). A technician in a well-covered area is worth little to keep free."""
+    reach = np.asarray(reach, dtype=float)
+    out = np.zeros(len(skills))
+    if reach.size == 0:
+        return out.tolist()
+    for s in sorted({s for ks in skills for s in ks}):
+        has = np.array([s in ks for ks in skills], dtype=float)
+        covering = has @ reach  # idle technicians with skill s reaching each area
+        share = np.asarray(demand.get(s, 0.0), dtype=float) / np.maximum(covering, 1.0)
+        out += has * (reach @ share)
+    return (out * busy_hours).tolist()
 
 
 def coverage_slots(demand: Sequence[float], near: Any, slots: int, backup: float = 0.5
