@@ -22,7 +22,7 @@ def brute_force(jobs, params):
         techs = [c["technician_id"] for c in choice if c is not None]
         if len(techs) != len(set(techs)):
             continue
-        pairs = [(job.repair_id, c) for job, c in zip(jobs, choice) if c is not None]
+        pairs = [(job.repair_id, c) for job, c in zip(jobs, choice, strict=True) if c is not None]
         best = min(best, total_cost(jobs, pairs, params))
     return best
 
