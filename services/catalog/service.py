@@ -7,13 +7,14 @@ from typing import Any
 import eventlet
 from nameko.rpc import rpc
 
-from services.catalog import domain, near, reservations, schemas
+from services.catalog import domain, near, records, reservations, schemas
 from services.catalog.store import CatalogStore
 from services.common.config import setting
 from services.common.errors import Forbidden, InvalidInput, NotFound, load_or_raise
 from services.common.events import load_event
 from services.common.geo import TravelModel
 from services.common.messaging import event_handler
+from services.common.paging import offset, page_dict
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
 
@@ -34,9 +35,9 @@ class CatalogService(ServiceBase):
         if who["role"] not in ("merchant", "admin"):
             raise Forbidden("only merchants can register a shop")
         data = load_or_raise(schemas.MerchantCreateSchema(), merchant)
-        doc = domain.new_merchant(who["sub"], data, self.clock.now())
+        doc = records.new_merchant(who["sub"], data, self.clock.now())
         self.store.insert_merchant(doc)
-        return domain.public_merchant(doc)
+        return records.public_merchant(doc)
 
     @rpc
     def update_merchant(self, actor: dict, merchant_id: str, changes: dict) -> dict:
@@ -47,11 +48,11 @@ class CatalogService(ServiceBase):
             merchant_id, domain.merchant_changes(merchant, data, self.clock.now()))
         if updated is None:
             raise NotFound("no such merchant")
-        return domain.public_merchant(updated)
+        return records.public_merchant(updated)
 
     @rpc
     def get_merchant(self, merchant_id: str) -> dict:
-        return domain.public_merchant(self._merchant(merchant_id))
+        return records.public_merchant(self._merchant(merchant_id))
 
     # products
 
@@ -59,9 +60,9 @@ class CatalogService(ServiceBase):
     def create_product(self, actor: dict, merchant_id: str, product: dict) -> dict:
         merchant = self._owned_merchant(actor_of(actor), merchant_id)
         data = load_or_raise(schemas.ProductCreateSchema(), product)
-        doc = domain.new_product(merchant, data, self.clock.now())
+        doc = records.new_product(merchant, data, self.clock.now())
         self.store.insert_product(doc)
-        return domain.public_product(doc)
+        return records.public_product(doc)
 
     @rpc
     def update_product(self, actor: dict, product_id: str, changes: dict) -> dict:
@@ -74,18 +75,17 @@ class CatalogService(ServiceBase):
         updated = self.store.update_product(product_id, domain.product_changes(data, now), audit)
         if updated is None:
             raise NotFound("no such product")
-        return domain.public_product(updated)
+        return records.public_product(updated)
 
     @rpc
     def get_product(self, product_id: str) -> dict:
-        return domain.public_product(self._product(product_id))
+        return records.public_product(self._product(product_id))
 
     @rpc
     def list_products(self, merchant_id: str, page: int = 1, page_size: int = 20) -> dict:
         self._merchant(merchant_id)
-        docs, total = self.store.products_of(merchant_id, (page - 1) * page_size, page_size)
-        return {"items": [domain.public_product(d) for d in docs], "page": page,
-                "page_size": page_size, "total": total}
+        docs, total = self.store.products_of(merchant_id, offset(page, page_size), page_size)
+        return page_dict(docs, page, page_size, total, records.public_product)
 
     @rpc
     def delete_product(self, actor: dict, product_id: str) -> dict:
@@ -107,7 +107,7 @@ class CatalogService(ServiceBase):
         if product is None:
             raise NotFound("no such product")
         self._owned_merchant(who, product["merchant_id"])
-        return domain.public_stock_history(product)
+        return records.public_stock_history(product)
 
     # the 15-minute circle
 
