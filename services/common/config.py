@@ -67,9 +67,19 @@ def setting(config: dict | None, key: str) -> Any:
     if config is not None and config.get(key) not in (None, ""):
         raw = config[key]
     else:
-        raw = os.environ.get(ENV_NAMES.get(key, key)) or None
+        raw = os.environ.get(env_name(key)) or None
     if raw is None:
         return default
+    return coerce(default, raw)
+
+
+def env_name(key: str) -> str:
+    """The environment variable that sets ``key``."""
+    return ENV_NAMES.get(key, key)
+
+
+def coerce(default: Any, raw: Any) -> Any:
+    """``raw`` (a string from the environment, or a YAML value) as the type of ``default``."""
     if isinstance(default, bool):
         return str(raw).lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):
