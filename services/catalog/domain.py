@@ -8,6 +8,24 @@ from typing import Any
 
 from services.catalog import pricing, search
 from services.common.geo import TravelModel, cell_for, haversine_m
+from services.common.refusals import Forbidden
+
+
+def check_may_register(actor: dict[str, str]) -> None:
+    if actor["role"] not in ("merchant", "admin"):
+        raise Forbidden("only merchants can register a shop")
+
+
+def check_owner(merchant: dict[str, Any], actor: dict[str, str]) -> None:
+    """Only the shop's owner (or an admin) changes its goods. Products are public, so another
+    shop's product is a 403, not a 404."""
+    if merchant["owner_id"] != actor["sub"] and actor["role"] != "admin":
+        raise Forbidden("only the shop's owner can change its goods")
+
+
+def check_planner(actor: dict[str, str]) -> None:
+    if actor["role"] not in ("planner", "admin"):
+        raise Forbidden("coverage reports are for planners")
 
 
 def merchant_changes(merchant: dict[str, Any], data: dict[str, Any],

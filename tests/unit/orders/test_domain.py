@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.common.errors import Conflict, Forbidden
+from services.common.errors import BadRequest, Conflict, Forbidden
 from services.orders import domain, records
 
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
@@ -79,3 +79,23 @@ def test_a_status_change_produces_its_event_with_who_and_why():
     assert event["type"] == "order_declined"
     assert event["data"]["previous_status"] == "confirmed"
     assert (event["data"]["by"], event["data"]["reason"]) == ("canteen", "sold out")
+
+
+@pytest.mark.parametrize("action", ["confirm", "reject", "expire"])
+def test_the_saga_and_timer_moves_are_not_actions_a_person_can_ask_for(action):
+    with pytest.raises(BadRequest):
+        domain.check_person_action(action)
+    with pytest.raises(Forbidden):
+        domain.check_action(order("pending" if action != "expire" else "confirmed"), action,
+                            RESIDENT)
+
+
+def test_a_pending_order_is_confirmed_or_rejected_and_nothing_else_waits_on_the_catalog():
+    assert domain.TRANSITIONS["confirm"].to_status == "confirmed"
+    assert domain.TRANSITIONS["reject"].to_status == "rejected"
+    pending_moves = {a for a, move in domain.TRANSITIONS.items()
+                     if "pending" in move.allowed_from}
+    assert pending_moves == {"confirm", "reject", "cancel"}
+    assert domain.PERSON_ACTIONS == {"accept": "merchant", "decline": "merchant",
+                                     "dispatch": "merchant", "deliver": "merchant",
+                                     "cancel": "resident"}
