@@ -346,3 +346,14 @@ def test_notifications_stored_by_the_first_version_stay_readable(container_facto
     page = inbox(container, {"sub": "resident-old", "role": "resident"})
     assert [(n["title"], n["read"]) for n in page["items"]] == [("订单已送达", False)]
     assert page["unread_count"] == 1
+
+
+def test_the_timer_interval_is_a_setting_of_the_service_config(container_factory,
+                                                              service_config):
+    # An operator sets NOTIFY_TIMER_SECONDS like any other setting (deploy/nameko.yaml);
+    # nameko's own timer would have fixed it when the class was defined.
+    config = {**service_config, "NOTIFY_TIMER_SECONDS": 0.25}
+    container = container_factory(NotifyService, config)
+    container.start()
+    timer = next(e for e in container.entrypoints if e.method_name == "work_due")
+    assert timer.interval == 0.25
