@@ -54,6 +54,33 @@ DEFAULTS: dict[str, Any] = {
     "LIFECIRCLE_JWT_ISSUER": "lifecircle",
     "LIFECIRCLE_TOKEN_TTL_SECONDS": 12 * 3600,
     "LIFECIRCLE_DEV_TOKENS": False,  # POST /api/v1/auth/dev-token (never in production)
+    # Notify (see docs/notifications.md). How often work_due releases, sends and sweeps.
+    "NOTIFY_TIMER_SECONDS": 1.0,
+    # Channels: "console" logs the message; "package.module:Class" plugs a real provider.
+    "NOTIFY_SMS_PROVIDER": "console",
+    "NOTIFY_EMAIL_PROVIDER": "console",
+    # Webhooks must be https, except to these hosts (comma separated; tests use 127.0.0.1).
+    "NOTIFY_WEBHOOK_INSECURE_HOSTS": "",
+    "NOTIFY_WEBHOOK_TIMEOUT_SECONDS": 5.0,
+    # Retries of failed deliveries: base * 2^(n-1), capped, times a random 0.5..1 (jitter).
+    "NOTIFY_RETRY_BASE_SECONDS": 30.0,
+    "NOTIFY_RETRY_MAX_SECONDS": 3600.0,
+    "NOTIFY_MAX_ATTEMPTS": 6,
+    # A claimed delivery whose sender died is retried after this long.
+    "NOTIFY_SEND_LEASE_SECONDS": 60.0,
+    # Read notifications are deleted this long after they were read; role-inbox ones (read
+    # state per person) this long after they were created.
+    "NOTIFY_READ_RETENTION_DAYS": 30,
+    "NOTIFY_ROLE_RETENTION_DAYS": 30,
+    # Community notices: inboxes filled within the POST; the timer fills the rest per tick.
+    "NOTIFY_NOTICE_INLINE": 300,
+    "NOTIFY_NOTICE_BATCH": 1000,
+    # The gateway's live streams: at most this many per worker (each holds a thread), each
+    # ends after its lifetime (the client reconnects), polls and keeps alive at these paces.
+    "NOTIFY_SSE_MAX_STREAMS": 4,
+    "NOTIFY_SSE_LIFETIME_SECONDS": 55.0,
+    "NOTIFY_SSE_POLL_SECONDS": 1.0,
+    "NOTIFY_SSE_HEARTBEAT_SECONDS": 15.0,
 }
 
 # Environment variable names that differ from the setting name.
