@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from services.catalog import hours as opening_hours
 from services.catalog import taxonomy
+from services.common import hours as opening_hours
 from services.common.schemas import Id, LocationSchema, Money, Strict, Text, page_of
 
 SALE_MODES = ("by_piece", "by_weight")

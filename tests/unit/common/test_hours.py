@@ -2,8 +2,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.catalog.hours import is_open, validate_hours
+from services.common.hours import is_open, validate_hours
 
+CITY = "Asia/Shanghai"  # the CITY_TZ these tests judge hours in
 SHANGHAI = timezone(timedelta(hours=8))  # fixed offset is enough to build test instants
 
 
@@ -20,72 +21,73 @@ NIGHT_STALL = {"sat": [["22:00", "02:00"]]}
 
 
 def test_a_day_shop_opens_on_its_opening_minute():
-    assert is_open(DAY_SHOP, local(*MON, 7, 0)) is True
+    assert is_open(DAY_SHOP, local(*MON, 7, 0), CITY) is True
 
 
 def test_a_day_shop_is_closed_the_minute_before_opening():
-    assert is_open(DAY_SHOP, local(*MON, 6, 59)) is False
+    assert is_open(DAY_SHOP, local(*MON, 6, 59), CITY) is False
 
 
 def test_a_day_shop_is_closed_on_its_closing_minute():
-    assert is_open(DAY_SHOP, local(*MON, 20, 59)) is True
-    assert is_open(DAY_SHOP, local(*MON, 21, 0)) is False
+    assert is_open(DAY_SHOP, local(*MON, 20, 59), CITY) is True
+    assert is_open(DAY_SHOP, local(*MON, 21, 0), CITY) is False
 
 
 def test_a_saturday_night_stall_is_open_at_half_past_eleven_saturday():
-    assert is_open(NIGHT_STALL, local(*SAT, 23, 30)) is True
+    assert is_open(NIGHT_STALL, local(*SAT, 23, 30), CITY) is True
 
 
 def test_a_saturday_night_stall_is_still_open_at_half_past_one_sunday():
-    assert is_open(NIGHT_STALL, local(*SUN, 1, 30)) is True
+    assert is_open(NIGHT_STALL, local(*SUN, 1, 30), CITY) is True
 
 
 def test_a_saturday_night_stall_closes_at_two_on_sunday_and_is_shut_before_ten_saturday():
-    assert is_open(NIGHT_STALL, local(*SUN, 2, 0)) is False
-    assert is_open(NIGHT_STALL, local(*SAT, 21, 59)) is False
+    assert is_open(NIGHT_STALL, local(*SUN, 2, 0), CITY) is False
+    assert is_open(NIGHT_STALL, local(*SAT, 21, 59), CITY) is False
     # Saturday's early hours belong to Friday's (absent) interval, not Saturday's.
-    assert is_open(NIGHT_STALL, local(*SAT, 1, 30)) is False
+    assert is_open(NIGHT_STALL, local(*SAT, 1, 30), CITY) is False
 
 
 def test_utc_half_past_eleven_is_half_past_seven_next_morning_in_shanghai():
     sunday_2330_utc = datetime(2024, 6, 2, 23, 30, tzinfo=UTC)  # Mon 07:30 in Shanghai
-    assert is_open(DAY_SHOP, sunday_2330_utc) is True
+    assert is_open(DAY_SHOP, sunday_2330_utc, CITY) is True
     assert is_open(DAY_SHOP, sunday_2330_utc, tz="UTC") is False  # still Sunday in UTC
 
 
 def test_a_different_city_time_zone_is_honoured():
     # Mon 07:30 in Urumqi local time (UTC+6) is Mon 01:30 UTC.
     assert is_open(DAY_SHOP, datetime(2024, 6, 3, 1, 30, tzinfo=UTC), tz="Asia/Urumqi") is True
-    assert is_open(DAY_SHOP, datetime(2024, 6, 3, 1, 30, tzinfo=UTC)) is True  # 09:30 Shanghai
-    assert is_open(DAY_SHOP, datetime(2024, 6, 2, 22, 30, tzinfo=UTC)) is False  # 06:30
+    # 09:30 in Shanghai:
+    assert is_open(DAY_SHOP, datetime(2024, 6, 3, 1, 30, tzinfo=UTC), CITY) is True
+    assert is_open(DAY_SHOP, datetime(2024, 6, 2, 22, 30, tzinfo=UTC), CITY) is False  # 06:30
 
 
 def test_all_day_hours_cover_midnight_and_the_last_minute():
     hours = {"mon": [["00:00", "24:00"]]}
-    assert is_open(hours, local(*MON, 0, 0)) is True
-    assert is_open(hours, local(*MON, 23, 59)) is True
-    assert is_open(hours, local(*SUN, 23, 59)) is False
+    assert is_open(hours, local(*MON, 0, 0), CITY) is True
+    assert is_open(hours, local(*MON, 23, 59), CITY) is True
+    assert is_open(hours, local(*SUN, 23, 59), CITY) is False
 
 
 def test_a_lunch_break_closes_the_shop_between_intervals():
     hours = {"mon": [["14:00", "20:00"], ["08:00", "12:00"]]}
-    assert is_open(hours, local(*MON, 11, 59)) is True
-    assert is_open(hours, local(*MON, 12, 30)) is False
-    assert is_open(hours, local(*MON, 14, 0)) is True
+    assert is_open(hours, local(*MON, 11, 59), CITY) is True
+    assert is_open(hours, local(*MON, 12, 30), CITY) is False
+    assert is_open(hours, local(*MON, 14, 0), CITY) is True
 
 
 def test_a_missing_day_means_closed():
-    assert is_open(DAY_SHOP, local(*SAT, 12, 0)) is False
-    assert is_open({"sat": []}, local(*SAT, 12, 0)) is False
+    assert is_open(DAY_SHOP, local(*SAT, 12, 0), CITY) is False
+    assert is_open({"sat": []}, local(*SAT, 12, 0), CITY) is False
 
 
 def test_no_hours_given_is_treated_as_open():
-    assert is_open(None, local(*SAT, 3, 0)) is True
+    assert is_open(None, local(*SAT, 3, 0), CITY) is True
 
 
 def test_a_naive_datetime_is_rejected():
     with pytest.raises(ValueError, match="timezone-aware"):
-        is_open(DAY_SHOP, datetime(2024, 6, 3, 8, 0))
+        is_open(DAY_SHOP, datetime(2024, 6, 3, 8, 0), CITY)
 
 
 def test_an_unknown_time_zone_is_rejected():
@@ -129,4 +131,49 @@ def test_bad_hours_are_rejected_with_a_field_specific_message(hours, fragment):
 
 def test_is_open_rejects_malformed_hours_rather_than_guessing():
     with pytest.raises(ValueError):
-        is_open({"mon": [["7", "21:00"]]}, local(*MON, 8, 0))
+        is_open({"mon": [["7", "21:00"]]}, local(*MON, 8, 0), CITY)
+
+
+# The rules decided when catalog's opening hours and dispatch's shifts became one module.
+
+
+def test_closing_at_24_00_ends_at_midnight_and_does_not_spill_into_the_next_day():
+    hours = {"sat": [["18:00", "24:00"]]}
+    assert is_open(hours, local(*SAT, 23, 59), CITY) is True
+    assert is_open(hours, local(*SUN, 0, 0), CITY) is False
+
+
+def test_open_equal_to_close_means_twenty_four_hours_from_then():
+    assert is_open({"mon": [["00:00", "00:00"]]}, local(*MON, 23, 59), CITY) is True
+    nine_to_nine = {"mon": [["09:00", "09:00"]]}
+    assert is_open(nine_to_nine, local(2024, 6, 4, 8, 59), CITY) is True  # Tue 08:59
+    assert is_open(nine_to_nine, local(2024, 6, 4, 9, 0), CITY) is False
+
+
+def test_an_empty_schedule_is_closed_all_week_but_no_schedule_is_always_open():
+    assert is_open({}, local(*MON, 12, 0), CITY) is False
+    assert is_open(None, local(*MON, 12, 0), CITY) is True
+
+
+def test_day_names_are_read_in_any_case_when_asked_and_when_validated():
+    assert is_open({"Mon": [["07:00", "21:00"]]}, local(*MON, 8, 0), CITY) is True
+    assert validate_hours({"MON": [["7:00", "21:00"]]}) == {"mon": [["07:00", "21:00"]]}
+
+
+def test_at_most_eight_intervals_a_day():
+    eight = [[f"{h:02d}:00", f"{h:02d}:30"] for h in range(8, 16)]
+    assert len(validate_hours({"mon": eight})["mon"]) == 8
+    with pytest.raises(ValueError, match="at most 8 intervals"):
+        validate_hours({"mon": [*eight, ["20:00", "20:30"]]})
+
+
+def test_overlapping_shifts_are_refused_for_technicians_as_for_shops():
+    # Dispatch used to accept these; a technician's shifts now follow the shops' rule.
+    with pytest.raises(ValueError, match="overlap"):
+        validate_hours({"fri": [["08:00", "14:00"], ["12:00", "20:00"]]})
+
+
+def test_a_spill_past_midnight_may_meet_the_next_days_own_hours():
+    hours = validate_hours({"fri": [["20:00", "02:00"]], "sat": [["01:00", "05:00"]]})
+    assert is_open(hours, local(*SAT, 1, 30), CITY) is True
+    assert is_open(hours, local(*SAT, 4, 0), CITY) is True

@@ -1,15 +1,30 @@
-"""Weekly opening hours.
+"""Weekly hours: a merchant's opening hours and a technician's shifts, one rule for both.
 
 Format: {"mon": [["07:00", "21:00"]], ..., "sun": [["22:00", "02:00"]]}
 
-* Each day maps to a list of [open, close] intervals in the merchant's local wall-clock time.
+Decided on purpose (catalog and dispatch used to differ; tests/unit/common/test_hours.py):
+
+* Each day maps to a list of [open, close] intervals in the city's local wall-clock time
+  (the CITY_TZ setting; every caller passes it, there is no default zone here).
 * An interval includes its open minute and excludes its close minute.
 * close <= open means the interval runs past midnight into the next day ("22:00"-"02:00" on
-  Saturday covers Sat 22:00 to Sun 01:59).  Consequently "09:00"-"09:00" means 24 hours from
-  09:00.  "24:00" is only allowed as a close time; "00:00"-"24:00" is all day.
-* A missing day (or an empty list) means closed that day.
-* hours=None means the merchant gave no hours at all.  We treat that as open: the platform
-  should not hide a merchant because of missing data (the UI can label it "hours unknown").
+  Saturday covers Sat 22:00 to Sun 01:59). Consequently "09:00"-"09:00" means 24 hours from
+  09:00, and "00:00"-"00:00" is the whole day.
+* "24:00" is the midnight that ends the day: allowed only as a close time, so "00:00"-"24:00"
+  is all day and "18:00"-"24:00" ends at midnight without spilling into the next day.
+* A missing day (or an empty list) means closed / off that day; {} is closed all week.
+* None means no hours were given at all: treated as open / always on shift. The platform
+  should not hide a merchant or idle a technician because of missing data.
+* Days are the English three-letter names, any case ("Mon" is "mon"); a day given twice
+  (in two cases) is an error. Times are "H:MM" or "HH:MM"; validation returns them
+  normalised: days lower-case in week order, times "HH:MM", intervals sorted.
+* At most MAX_INTERVALS_PER_DAY intervals a day, and a day's intervals may not overlap;
+  only its last one may run past midnight. Overlaps are almost always typos: refuse, never
+  guess. (The spill of one day into the next is not checked against the next day.)
+* The instant asked about must be timezone-aware; code holding naive UTC datetimes (as
+  pymongo returns them) converts with services.common.times.as_utc first.
+* Malformed hours raise ValueError, also when asked "is it open?": callers decide whether
+  that means "closed" (a technician with broken shifts is not offered jobs) or an error.
 """
 
 from __future__ import annotations
@@ -21,7 +36,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_TZ = "Asia/Shanghai"
 MAX_INTERVALS_PER_DAY = 8  # guards against junk input; real shops have 1-3 (lunch break)
 
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -93,8 +107,8 @@ def validate_hours(hours: Any) -> dict[str, list[list[str]]] | None:
     return {day: [[_fmt(s), _fmt(e)] for s, e in parsed[day]] for day in DAYS if day in parsed}
 
 
-def is_open(hours: Any, at: datetime, tz: str = DEFAULT_TZ) -> bool:
-    """Is the merchant open at instant `at` (tz-aware), judged in the city's time zone `tz`?"""
+def is_open(hours: Any, at: datetime, tz: str) -> bool:
+    """Is `at` (an aware instant) inside the weekly hours, judged in the time zone `tz`?"""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("at must be timezone-aware (e.g. datetime.now(timezone.utc))")
     if hours is None:
