@@ -29,6 +29,7 @@ Decided on purpose (catalog and dispatch used to differ; tests/unit/common/test_
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from itertools import pairwise
@@ -98,6 +99,26 @@ def _parse(hours: Any) -> dict[str, list[tuple[int, int]]]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_frozen(frozen: tuple) -> dict[str, list[tuple[int, int]]]:
+    return _parse(dict(frozen))
+
+
+def _parsed(hours: Any) -> dict[str, list[tuple[int, int]]]:
+    """_parse, remembered per distinct schedule: ranking asks about hundreds of technicians'
+    shifts per request, and parsing is most of the cost of the question."""
+    if not isinstance(hours, dict):
+        return _parse(hours)
+    try:
+        frozen = tuple(
+            (day, tuple(tuple(p) if isinstance(p, (list, tuple)) else p for p in intervals)
+             if isinstance(intervals, (list, tuple)) else intervals)
+            for day, intervals in hours.items())
+        return _parse_frozen(frozen)
+    except TypeError:  # something unhashable inside: malformed anyway, let _parse say how
+        return _parse(hours)
+
+
 def validate_hours(hours: Any) -> dict[str, list[list[str]]] | None:
     """Validate and normalise hours: days lower-cased and in week order, times zero-padded
     'HH:MM', intervals sorted by opening time.  None passes through (no hours given)."""
@@ -119,7 +140,7 @@ def is_open(hours: Any, at: datetime, tz: str) -> bool:
         raise ValueError(f"unknown time zone {tz!r}") from exc
     local = at.astimezone(zone)
     minute = local.hour * 60 + local.minute
-    parsed = _parse(hours)
+    parsed = _parsed(hours)
     today = DAYS[local.weekday()]
     yesterday = DAYS[(local.weekday() - 1) % 7]
     for start, end in parsed.get(today, ()):

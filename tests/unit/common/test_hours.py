@@ -177,3 +177,12 @@ def test_a_spill_past_midnight_may_meet_the_next_days_own_hours():
     hours = validate_hours({"fri": [["20:00", "02:00"]], "sat": [["01:00", "05:00"]]})
     assert is_open(hours, local(*SAT, 1, 30), CITY) is True
     assert is_open(hours, local(*SAT, 4, 0), CITY) is True
+
+
+def test_malformed_hours_are_refused_each_time_they_are_asked_about():
+    for _ in range(2):  # parsed schedules are remembered; refusals are not
+        with pytest.raises(ValueError):
+            is_open({"mon": [[{"h": 7}, "21:00"]]}, local(*MON, 8, 0), CITY)
+        with pytest.raises(ValueError):
+            is_open({"mon": [["07:00", "25:00"]]}, local(*MON, 8, 0), CITY)
+    assert is_open({"mon": [("07:00", "21:00")]}, local(*MON, 8, 0), CITY) is True
