@@ -23,13 +23,15 @@ Decided on purpose (catalog and dispatch used to differ; tests/unit/common/test_
   guess. (The spill of one day into the next is not checked against the next day.)
 * The instant asked about must be timezone-aware; code holding naive UTC datetimes (as
   pymongo returns them) converts with services.common.times.as_utc first.
-* Malformed hours raise ValueError, also when asked "is it open?": callers decide whether
-  that means "closed" (a technician with broken shifts is not offered jobs) or an error.
+* validate_hours checks the whole week; is_open reads only the day asked about and the day
+  before (it is asked about every technician in a ranking, every shop near a resident), so
+  it refuses malformed hours there with ValueError. Callers decide whether that means
+  "closed" (a technician with broken shifts is not offered jobs) or an error. Hours are
+  validated when they are stored, so this is about old or hand-made data.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime
 from itertools import pairwise
@@ -99,24 +101,25 @@ def _parse(hours: Any) -> dict[str, list[tuple[int, int]]]:
     return out
 
 
-@functools.lru_cache(maxsize=4096)
-def _parse_frozen(frozen: tuple) -> dict[str, list[tuple[int, int]]]:
-    return _parse(dict(frozen))
+_DAY_SET = frozenset(DAYS)
+_REMEMBERED: dict[str, list[tuple[int, int]]] = {}
+_REMEMBER_AT_MOST = 4096
 
 
-def _parsed(hours: Any) -> dict[str, list[tuple[int, int]]]:
-    """_parse, remembered per distinct schedule: ranking asks about hundreds of technicians'
-    shifts per request, and parsing is most of the cost of the question."""
-    if not isinstance(hours, dict):
-        return _parse(hours)
-    try:
-        frozen = tuple(
-            (day, tuple(tuple(p) if isinstance(p, (list, tuple)) else p for p in intervals)
-             if isinstance(intervals, (list, tuple)) else intervals)
-            for day, intervals in hours.items())
-        return _parse_frozen(frozen)
-    except TypeError:  # something unhashable inside: malformed anyway, let _parse say how
-        return _parse(hours)
+def _day_intervals(day: str, raw: Any) -> list[tuple[int, int]]:
+    """One day's intervals parsed, remembered per distinct list (keyed by its repr, quick
+    and exact for JSON-like data): a ranking asks about hundreds of technicians' shifts and
+    near-me about every shop's hours, and parsing is most of the cost of the question."""
+    if raw is None:
+        return []
+    key = repr(raw)
+    parsed = _REMEMBERED.get(key)
+    if parsed is None:
+        parsed = _parse({day: raw})[day]  # raises for a malformed day: never remembered
+        if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+            _REMEMBERED.clear()
+        _REMEMBERED[key] = parsed
+    return parsed
 
 
 def validate_hours(hours: Any) -> dict[str, list[list[str]]] | None:
@@ -140,14 +143,19 @@ def is_open(hours: Any, at: datetime, tz: str) -> bool:
         raise ValueError(f"unknown time zone {tz!r}") from exc
     local = at.astimezone(zone)
     minute = local.hour * 60 + local.minute
-    parsed = _parsed(hours)
     today = DAYS[local.weekday()]
     yesterday = DAYS[(local.weekday() - 1) % 7]
-    for start, end in parsed.get(today, ()):
+    if isinstance(hours, dict) and hours.keys() <= _DAY_SET:  # the stored, normalised form
+        todays = _day_intervals(today, hours.get(today))
+        yesterdays = _day_intervals(yesterday, hours.get(yesterday))
+    else:  # anything else is read (or refused) whole
+        parsed = _parse(hours)
+        todays, yesterdays = parsed.get(today, []), parsed.get(yesterday, [])
+    for start, end in todays:
         if end > start:
             if start <= minute < end:
                 return True
         elif minute >= start:  # overnight interval, the part before midnight
             return True
     # Tail of yesterday's overnight intervals (close <= open), which runs until `close` today.
-    return any(end <= start and minute < end for start, end in parsed.get(yesterday, ()))
+    return any(end <= start and minute < end for start, end in yesterdays)
