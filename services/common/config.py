@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "DISPATCH_ACCEPT_TIMEOUT_SECONDS": 120,
     "DISPATCH_MAX_ETA_MINUTES": 30.0,
     "DISPATCH_TECH_CACHE": True,
+    "DISPATCH_TIMER_SECONDS": 5.0,  # sweep interval (timers read it at start: common/timers.py)
     # Events
     "OUTBOX_RELAY_SECONDS": 2.0,
     "OUTBOX_GRACE_SECONDS": 3.0,
