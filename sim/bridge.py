@@ -1,25 +1,42 @@
 """The simulator's only door into the dispatch code: the real functions, a stand-in store.
 
-The candidate search (`rank_nearby`: H3 cells around the repair, reach pre-filter, the
-domain's ranking with ETA, load and rating) reads technicians through one store verb,
-`technicians_in(cells, skill)`. SimStore answers it from memory the way DispatchStore's
-in-memory index does, so the search is the service's own, without a database.
+The automatic assigner's pure layer (services/dispatch/assignment.py: `choose` for one repair
+at a time, `plan_batch` for the batched policy, both over `rank`, the domain's ranking with
+ETA, load, rating and shifts) is called as the service calls it. Its candidate search reads
+technicians through one store verb, `technicians_in(cells, skill)`; SimStore answers it from
+memory the way DispatchStore's in-memory index does, so the H3 search is the service's own.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from services.dispatch import domain, policies
-from services.dispatch.service import rank_nearby
+from services.common.config import DEFAULTS
+from services.dispatch import assignment, domain, policies
 from services.dispatch.store import cells_of
 
-SYSTEM = {"id": "system", "role": "system"}
+SYSTEM = assignment.SYSTEM
+TZ = DEFAULTS["CITY_TZ"]
 TRAVEL_MODES = domain.TRAVEL_MODES
 transition = domain.transition
-on_shift = domain.on_shift
+choose = assignment.choose
+plan_batch = assignment.plan_batch
+nearby_technicians = assignment.nearby_technicians
+
+
+def policy(rule: str, max_eta_minutes: float, accept_timeout_s: float, batch_s: float
+           ) -> domain.Policy:
+    """The service's policy object, with automatic assignment on for every skill."""
+    policies.check_policy(rule)
+    return domain.Policy(tz=TZ, max_eta_minutes=max_eta_minutes,
+                         accept_timeout=timedelta(seconds=accept_timeout_s), auto_assign="all",
+                         rule=rule, batch_seconds=batch_s)
+
+
+def on_shift(shifts: dict | None, at: Any) -> bool:
+    return domain.on_shift(shifts, at, TZ)
 
 
 class SimStore:
@@ -47,16 +64,3 @@ class SimStore:
     def technicians_in(self, search_cells: list[str], skill: str) -> list[dict[str, Any]]:
         return [self.techs[tid] for cell in search_cells
                 for tid in self._available.get((cell, skill), ())]
-
-
-def candidates(store: SimStore, repair: dict[str, Any], now: datetime, max_eta: float
-               ) -> list[dict[str, Any]]:
-    """The service's ranked candidates for a repair, without those who gave it back."""
-    ranked, _, _ = rank_nearby(store, repair, now, max_eta)
-    skip = {str(i) for i in repair.get("declined_technician_ids") or []}
-    return [c for c in ranked if str(c["technician_id"]) not in skip]
-
-
-def pick_one(policy: str, ranked: list[dict[str, Any]], max_eta: float
-             ) -> dict[str, Any] | None:
-    return policies.PICKERS[policy](ranked, (), max_eta)

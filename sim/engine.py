@@ -42,9 +42,9 @@ class Params:
     max_eta_minutes: float = 30.0  # DISPATCH_MAX_ETA_MINUTES
     accept_timeout_s: float = 120.0  # DISPATCH_ACCEPT_TIMEOUT_SECONDS
     sweep_s: float = 5.0  # DISPATCH_TIMER_SECONDS
-    batch_s: float = 30.0  # batched policies: the matching interval
-    booking_lead_minutes: float = 15.0  # batched: a booking joins the batch this early
+    batch_s: float = 30.0  # batched policies: the matching interval (DISPATCH_BATCH_SECONDS)
     reposition_s: float = 300.0  # batched_reposition: how often idle technicians are sent
+    # Only what repositioning needs from the batch parameters (the overheads of a match).
     batch: policies.BatchParams = field(default_factory=policies.BatchParams)
 
 
@@ -84,6 +84,8 @@ class Simulation:
         self.city, self.params, self.day_start = city, params, as_utc(day_start)
         self.demand = demand or {}
         self.batched = policies.is_batched(params.policy)
+        self.policy = bridge.policy(params.policy, params.max_eta_minutes,
+                                    params.accept_timeout_s, params.batch_s)
         self.store = bridge.SimStore(fleet)
         self.techs = self.store.techs
         self.stats = {tid: TechStats() for tid in self.techs}
@@ -194,7 +196,7 @@ class Simulation:
         self.offers[rid] = 0
         self._log("request", rid, "")
         self._at(req.window_s + req.patience_min * 60, "patience", rid)
-        lead = (self.params.booking_lead_minutes if self.batched
+        lead = (policies.BOOKING_LEAD_MINUTES if self.batched
                 else self.params.max_eta_minutes) * 60
         if req.window_s - lead > self.t:
             self._at(req.window_s - lead, "eligible", rid)
@@ -340,16 +342,14 @@ class Simulation:
             self._auto_assign(rid)
 
     def _auto_assign(self, rid: str) -> bool:
-        """The service's auto_assign: not before a booking is near, best pick within reach."""
+        """The service's auto_assign: assignment.choose over the technicians near the repair
+        (not before a booking is near, never to someone who gave it back)."""
         repair = self.repairs[rid]
         if repair["status"] != "open":
             return False
-        now = self.now()
-        max_eta = self.params.max_eta_minutes
-        if as_utc(repair["requested_at"]) - now > timedelta(minutes=max_eta):
-            return False
-        ranked = bridge.candidates(self.store, repair, now, max_eta)
-        pick = bridge.pick_one(self.params.policy, ranked, max_eta)
+        technicians, _ = bridge.nearby_technicians(self.store, repair,
+                                                   self.params.max_eta_minutes)
+        pick = bridge.choose(repair, technicians, self.now(), self.policy)
         if pick is None:
             return False
         self._assign(rid, pick)
@@ -358,26 +358,19 @@ class Simulation:
     # ------------------------------------------------------------------ batched
 
     def _batch(self) -> None:
+        """The service's batch round: assignment.plan_batch over the open repairs."""
         self._advance_moves()
         now = self.now()
-        lead = timedelta(minutes=self.params.booking_lead_minutes)
-        jobs = []
-        jobs_keep: dict[str, float] | None = None
-        for rid in self.open:
-            repair = self.repairs[rid]
-            start = as_utc(repair["requested_at"])
-            if start - now > lead:
-                continue
-            ranked = bridge.candidates(self.store, repair, now, self.params.max_eta_minutes)
-            if jobs_keep is None:
-                jobs_keep = self._keep_values()
-            for cand in ranked:
-                cand["keep"] = jobs_keep.get(cand["technician_id"], 0.0)
-            jobs.append(policies.BatchJob(
-                rid, (now - start).total_seconds() / 60,
-                (as_utc(repair["due_by"]) - start).total_seconds() / 60, ranked))
-        for rid, cand in policies.batch_match(jobs, self.params.batch):
-            self._assign(rid, cand)
+        lead = timedelta(minutes=policies.BOOKING_LEAD_MINUTES)
+        waiting = [(self.repairs[rid], bridge.nearby_technicians(
+                        self.store, self.repairs[rid], self.params.max_eta_minutes)[0])
+                   for rid in self.open if as_utc(self.repairs[rid]["requested_at"]) - now <= lead]
+        if waiting:
+            # What the service does not know yet: how much keeping each technician free is
+            # worth, from the demand learned on previous days (batched_reposition only).
+            keep = self._keep_values() if self.params.policy == "batched_reposition" else None
+            for repair, cand in bridge.plan_batch(waiting, now, self.policy, keep):
+                self._assign(repair["_id"], cand)
         if self._busy():
             self._at(self.t + self.params.batch_s, "batch")
 

@@ -25,18 +25,26 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from services.dispatch import domain
+
 POLICIES = ("ranking", "nearest", "batched", "batched_reposition")
+# What the dispatch service can run (DISPATCH_POLICY): repositioning moves people, which a
+# dispatcher can suggest but the service cannot do.
+SERVICE_POLICIES = ("ranking", "nearest", "batched")
 BATCHED = frozenset({"batched", "batched_reposition"})
 DEFAULT_POLICY = "ranking"
+# A booking joins the batch once its window opens within this many minutes: early enough to
+# reach it on time, late enough not to leave a technician waiting at the door.
+BOOKING_LEAD_MINUTES = 15.0
 
 
 def is_batched(policy: str) -> bool:
     return policy in BATCHED
 
 
-def check_policy(policy: str) -> str:
-    if policy not in POLICIES:
-        raise ValueError(f"unknown dispatch policy {policy!r}; one of {', '.join(POLICIES)}")
+def check_policy(policy: str, allowed: Sequence[str] = POLICIES) -> str:
+    if policy not in allowed:
+        raise ValueError(f"unknown dispatch policy {policy!r}; one of {', '.join(allowed)}")
     return policy
 
 
@@ -53,8 +61,7 @@ def _usable(ranked: Iterable[dict[str, Any]], skip: Iterable[Any], max_eta: floa
 def pick_ranked(ranked: Sequence[dict[str, Any]], skip: Iterable[Any] = (),
                 max_eta: float | None = None) -> dict[str, Any] | None:
     """Today's choice: the first of the ranking (ETA, load, rating) not skipped."""
-    usable = _usable(ranked, skip, max_eta)
-    return usable[0] if usable else None
+    return domain.pick_for_auto_assign(list(ranked), set(skip), max_eta)
 
 
 def pick_nearest(ranked: Sequence[dict[str, Any]], skip: Iterable[Any] = (),
@@ -65,6 +72,13 @@ def pick_nearest(ranked: Sequence[dict[str, Any]], skip: Iterable[Any] = (),
 
 
 PICKERS = {"ranking": pick_ranked, "nearest": pick_nearest}
+
+
+def pick(policy: str, ranked: Sequence[dict[str, Any]], skip: Iterable[Any] = (),
+         max_eta: float | None = None) -> dict[str, Any] | None:
+    """One repair's choice under a one-at-a-time policy (a batched one ranks, too, when it
+    must choose for a single repair)."""
+    return PICKERS.get(policy, pick_ranked)(ranked, skip, max_eta)
 
 
 # --------------------------------------------------------------------------- batched
@@ -86,11 +100,13 @@ class BatchParams:
     accept_minutes: float = 0.75  # expected time for a technician to accept
     late_penalty: float = 1000.0  # any on-time arrival beats any late one
     urgency_weight: float = 1.0  # ETA weight grows from 1 to 1 + this as the deadline nears
-    hold: bool = True  # let a repair with slack wait rather than take a poor match
-    hold_max_urgency: float = 0.3  # ... but only in the first 30 % of its window
+    # Let a repair with slack wait a round rather than take a poor match. Off: on three
+    # simulated days it cost more breaches than it saved (docs/simulation.md).
+    hold: bool = False
+    hold_max_urgency: float = 0.3  # ... and then only in the first 30 % of its window
     early_slack_minutes: float = 3.0  # a booking may be reached this early without cost
     early_weight: float = 2.0  # per minute a technician would wait at a booked door
-    keep_weight: float = 20.0  # minutes per expected request only this technician covers
+    keep_weight: float = 8.0  # minutes per expected request only this technician covers
 
 
 # Cost of a pair that is not a candidate at all: never chosen over a real option.
@@ -129,16 +145,21 @@ def _cand_cost(cand: dict[str, Any], waited: float, sla: float, params: BatchPar
 
 
 def hold_cost(job: BatchJob, params: BatchParams) -> float | None:
-    """Cost of leaving the repair for the next round, or None when it cannot wait: only a
-    repair early in its window (or a booking) that would still be on time next round with
-    its best candidate of now may wait, and waiting costs what that match would cost then
-    plus the wait itself. So a repair whose best technician goes to a more urgent one waits
-    for the next round instead of taking a poor second choice, and that second technician
-    stays free for a repair that suits them."""
-    if not params.hold or not job.candidates or \
-            urgency(job.waited_minutes, job.sla_minutes) > params.hold_max_urgency:
+    """Cost of leaving the repair for the next round, or None when it cannot wait.
+
+    A booking whose window has not opened yet may always wait (so it is matched just in
+    time, not with a technician standing at the door). With `hold`, a repair early in its
+    window may wait too, when it would still be on time next round with its best candidate
+    of now: a repair whose best technician goes to a more urgent one then waits instead of
+    taking a poor second choice. Waiting costs what that match would cost then plus the
+    wait itself."""
+    if not job.candidates:
         return None
     later = job.waited_minutes + params.window_minutes
+    booking = later <= 0  # its window has not opened by the next round: waiting is free
+    if not booking and (not params.hold or
+                        urgency(job.waited_minutes, job.sla_minutes) > params.hold_max_urgency):
+        return None
     if later + params.accept_minutes + min(c["eta_minutes"] for c in job.candidates) \
             > job.sla_minutes:
         return None

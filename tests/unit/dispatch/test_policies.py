@@ -27,9 +27,9 @@ def brute_force(jobs, params):
     return best
 
 
-def test_the_batched_matcher_finds_the_cheapest_assignment_on_small_cases():
+@pytest.mark.parametrize("params", [BatchParams(), BatchParams(hold=True)])
+def test_the_batched_matcher_finds_the_cheapest_assignment_on_small_cases(params):
     rng = random.Random(13)
-    params = BatchParams()
     for _ in range(300):
         techs = [f"t{k}" for k in range(rng.randint(1, 4))]
         jobs = []
@@ -52,10 +52,12 @@ def test_two_on_time_arrivals_beat_one_quick_one_and_one_late():
     assert dict((r, c["technician_id"]) for r, c in pairs) == {"r1": "B", "r2": "A"}
 
 
-def test_a_repair_close_to_its_deadline_gets_the_nearer_technician():
+@pytest.mark.parametrize("hold", [False, True])
+def test_a_repair_close_to_its_deadline_gets_the_nearer_technician(hold):
     jobs = [BatchJob("fresh", 0, 15, [cand("A", 4), cand("B", 6)]),
             BatchJob("urgent", 6, 15, [cand("A", 4), cand("B", 6)])]
-    assert dict((r, c["technician_id"]) for r, c in batch_match(jobs))["urgent"] == "A"
+    pairs = dict((r, c["technician_id"]) for r, c in batch_match(jobs, BatchParams(hold=hold)))
+    assert pairs["urgent"] == "A"
 
 
 def test_a_booking_waits_rather_than_send_a_technician_to_stand_at_the_door():
@@ -65,11 +67,12 @@ def test_a_booking_waits_rather_than_send_a_technician_to_stand_at_the_door():
     assert [r for r, _ in batch_match([now_due])] == ["later"]
 
 
-def test_a_repair_with_slack_waits_instead_of_taking_a_poor_match():
+def test_with_hold_a_repair_with_slack_waits_instead_of_taking_a_poor_match():
     # A is the only good match for both; the fresh repair can still make it next round.
     jobs = [BatchJob("urgent", 9, 15, [cand("A", 3), cand("B", 9)]),
             BatchJob("fresh", 0, 15, [cand("A", 3), cand("B", 9)])]
-    assert dict((r, c["technician_id"]) for r, c in batch_match(jobs)) == {"urgent": "A"}
+    held = dict((r, c["technician_id"]) for r, c in batch_match(jobs, BatchParams(hold=True)))
+    assert held == {"urgent": "A"}
     # Without holding, the fresh repair takes B.
     held_off = dict((r, c["technician_id"]) for r, c in batch_match(jobs, BatchParams(hold=False)))
     assert held_off == {"urgent": "A", "fresh": "B"}
