@@ -42,9 +42,10 @@ bench-near: $(STAMP) broker
 	$(BIN)/python -m bench.near_me --http
 
 # A simulated day in Jianghan for every dispatch policy and fleet size (docs/simulation.md).
-# SIM_ARGS="--seed 7 --fleet 300,350,400,450" picks the day and the fleets; output in sim-out/.
+# SIM_ARGS="--seed 7 --fleet 350,400" picks the day and the fleets; output in sim-out/.
+SIM_ARGS ?= --seed 7 --fleet 300,350,375,400,425,450
 simulate: $(STAMP)
-	$(BIN)/python -m sim $(or $(SIM_ARGS),--fleet 300,350,400,450) --out sim-out
+	$(BIN)/python -m sim $(SIM_ARGS) --out sim-out
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
