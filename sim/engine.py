@@ -9,7 +9,7 @@ The service's behaviour is reproduced where it matters to timing: automatic assi
 request, decline and reopen, an accept timeout, a sweep every 5 s that retries open repairs
 (here run only when something changed since the last one: a technician freed or starting a
 shift, a booking coming due — the outcome is the same), and bookings assigned no earlier than
-DISPATCH_MAX_ETA_MINUTES before their window.
+DISPATCH_MAX_ETA_MINUTES before their window (policies.BOOKING_LEAD_MINUTES when batched).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 from services.common.config import DEFAULTS
 from services.common.geo import haversine_m
 from services.common.times import as_utc
-from services.dispatch import policies, records, schemas
+from services.dispatch import domain, policies, records, schemas
 from sim import bridge
 from sim.city import City, area_of
 from sim.demand import Request
@@ -113,9 +113,8 @@ class Simulation:
                           default=0.0)
         if self.batched:
             self._at(first_start, "batch")
-        if self.batched:
-            self._coverage()
         if params.policy == "batched_reposition":
+            self._coverage()
             self._at(first_start, "reposition")
 
     # ------------------------------------------------------------------ clock and queue
@@ -438,7 +437,7 @@ class Simulation:
         points = [self.city.area_points[a] for a in self._areas]
         dist = np.array([[haversine_m(*p, *q) for q in points] for p in points])
         bp = self.params.batch
-        minutes = 15.0 - bp.accept_minutes - bp.window_minutes  # SLA less the overheads
+        minutes = domain.DEFAULT_SLA_MINUTES - bp.accept_minutes - bp.window_minutes
         self._near = {mode: dist <= model.max_distance_m(minutes)
                       for mode, model in bridge.TRAVEL_MODES.items()}
 
