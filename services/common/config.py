@@ -32,10 +32,19 @@ DEFAULTS: dict[str, Any] = {
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,
+    # Live notification streams, per gateway process (docs/notifications.md): in all, per
+    # person (a newer one ends the oldest), how long one lasts, poll and keep-alive periods
+    "NOTIFY_SSE_MAX_STREAMS": 4,
+    "NOTIFY_SSE_MAX_PER_USER": 2,
+    "NOTIFY_SSE_LIFETIME_SECONDS": 55.0,
+    "NOTIFY_SSE_POLL_SECONDS": 1.0,
+    "NOTIFY_SSE_HEARTBEAT_SECONDS": 15.0,
+    # Tokens: when set, a token's "aud" must name it (an identity provider serving several APIs)
+    "JWT_AUDIENCE": "",
 }
 
 # Environment variable names that differ from the setting name.
-ENV_NAMES = {"DATA_DIR": "LIFECIRCLE_DATA_DIR"}
+ENV_NAMES = {"DATA_DIR": "LIFECIRCLE_DATA_DIR", "JWT_AUDIENCE": "LIFECIRCLE_JWT_AUDIENCE"}
 
 
 def setting(config: dict | None, key: str) -> Any:

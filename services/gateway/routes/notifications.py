@@ -3,30 +3,18 @@ view of channel deliveries."""
 
 from __future__ import annotations
 
-import os
-import threading
-
-from flask import Response, current_app, request
+from flask import current_app, request
 
 from services.common.schemas import PageArgs
+from services.gateway import streams
 from services.gateway.api import ApiBlueprint
 from services.gateway.errors import ApiError
 from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
-from services.notify import schemas, stream
+from services.notify import schemas
 
 blp = ApiBlueprint("notifications", __name__, url_prefix="/api/v1",
                    description="Notifications")
-
-# Live streams: each holds one gunicorn thread while open, so a worker serves at most
-# SSE_MAX_STREAMS of them (503 beyond) and every stream ends after SSE_LIFETIME_SECONDS
-# (the client reconnects with Last-Event-ID). See docs/notifications.md.
-SSE_MAX_STREAMS = int(os.environ.get("NOTIFY_SSE_MAX_STREAMS", "4"))
-SSE_LIFETIME_SECONDS = float(os.environ.get("NOTIFY_SSE_LIFETIME_SECONDS", "55"))
-SSE_POLL_SECONDS = float(os.environ.get("NOTIFY_SSE_POLL_SECONDS", "1"))
-SSE_HEARTBEAT_SECONDS = float(os.environ.get("NOTIFY_SSE_HEARTBEAT_SECONDS", "15"))
-_stream_slots = threading.BoundedSemaphore(SSE_MAX_STREAMS)
-
 
 rpc = service("notify")
 
@@ -73,43 +61,17 @@ def notification_stream(headers):
     if "text/event-stream" not in request.headers.get("Accept", ""):
         raise ApiError(406, "not_acceptable", "this is a server-sent event stream; send "
                        "Accept: text/event-stream")
-    if not _stream_slots.acquire(blocking=False):
-        raise ApiError(503, "too_many_streams", "too many live streams on this server; "
-                       "retry shortly", headers={"Retry-After": "5"})
     who = actor()
-    last = headers.get("last_event_id")
     client = current_app.config["RPC"]
 
     def fetch(after):
         return client.call("notify", "notifications_since", actor=who, after=after)
 
-    released = threading.Event()
-
-    def release():
-        if not released.is_set():
-            released.set()
-            _stream_slots.release()
-
-    def body():
-        try:
-            yield from stream.events(
-                fetch, int(last) if last is not None else None,
-                lifetime_s=SSE_LIFETIME_SECONDS, poll_s=SSE_POLL_SECONDS,
-                heartbeat_s=SSE_HEARTBEAT_SECONDS,
-                on_error=lambda exc: getattr(exc, "message", "the service is unavailable"))
-        finally:
-            release()
-
-    try:
-        # No request context is kept: the generator uses only what it captured above.
-        response = Response(body(), mimetype="text/event-stream")
-    except Exception:
-        release()
-        raise
-    response.call_on_close(release)
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
-    return response
+    # Limits, hang-up detection and shutdown: services/gateway/streams.py.
+    last = headers.get("last_event_id")
+    return streams.serve(current_app.config["STREAMS"], current_app.config["STREAM_SETTINGS"],
+                         who["sub"], int(last) if last is not None else None, fetch,
+                         request.environ.get("gunicorn.socket"))
 
 
 @blp.route("/me/notification-preferences")
