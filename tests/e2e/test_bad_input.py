@@ -203,3 +203,13 @@ def test_too_many_or_too_large_headers_are_refused_in_the_error_shape(api):
     assert_error_shape(api.get("/healthz", headers=many), 431, "header_fields_too_large")
     assert_error_shape(api.get("/healthz", headers={"X-Big": "x" * 9000}), 431,
                        "header_fields_too_large")
+
+
+@pytest.mark.parametrize("query", [
+    "from=9999-12-25&to=9999-12-31", "from=0001-01-01", "to=0001-01-01", "to=9999-12-31",
+    "from=0001-01-01&to=9999-12-31",
+])
+def test_dates_at_the_ends_of_the_calendar_are_refused_not_a_500(api, query):
+    r = api.get(f"/api/v1/dispatch/stats?{query}", as_=(unique("dispatcher"), "dispatcher"))
+    error = assert_error_shape(r, 422, "validation_error")
+    assert {"from", "to"} & set(error["details"]), error
