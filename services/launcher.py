@@ -188,8 +188,7 @@ def main() -> None:
     data_dir = Path(setting(None, "DATA_DIR")).absolute()
     # Dev tokens let anyone mint any role: on for the demo, otherwise only if the environment
     # asks explicitly.
-    dev_tokens = args.demo or os.environ.get("LIFECIRCLE_DEV_TOKENS", "0").lower() in (
-        "1", "true")
+    dev_tokens = args.demo or setting(None, "LIFECIRCLE_DEV_TOKENS")
     system = System(data_dir, args.bind, {"LIFECIRCLE_DEV_TOKENS": "1" if dev_tokens else "0"})
     if dev_tokens:
         print(DEV_TOKEN_WARNING.format(url=system.base_url), file=sys.stderr, flush=True)

@@ -12,7 +12,6 @@ build with a prefix (``role:dispatcher`` for a shared inbox) can never be a pers
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ import jwt
 from services.common.config import setting
 
 ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
-DEFAULT_TTL_SECONDS = 12 * 3600
 # What an identity provider's subjects look like (ids, e-mail addresses, "auth0|123"), minus
 # ":", which prefixes names that are not people (see the module docstring).
 SUBJECT_PATTERN = r"^[A-Za-z0-9_.@|+-]{1,128}$"
@@ -59,21 +57,20 @@ class TokenSettings:
 
     @classmethod
     def from_env(cls) -> TokenSettings:
-        public_key = os.environ.get("LIFECIRCLE_JWT_PUBLIC_KEY") or None
-        key_file = os.environ.get("LIFECIRCLE_JWT_PUBLIC_KEY_FILE")
+        public_key = setting(None, "LIFECIRCLE_JWT_PUBLIC_KEY") or None
+        key_file = setting(None, "LIFECIRCLE_JWT_PUBLIC_KEY_FILE")
         if key_file and not public_key:
             with open(key_file, encoding="utf-8") as fh:
                 public_key = fh.read()
         return cls(
-            secret=os.environ.get("LIFECIRCLE_JWT_SECRET") or None,
+            secret=setting(None, "LIFECIRCLE_JWT_SECRET") or None,
             public_key=public_key,
-            algorithm=os.environ.get(
-                "LIFECIRCLE_JWT_ALGORITHM", "RS256" if public_key else "HS256"
-            ),
-            issuer=os.environ.get("LIFECIRCLE_JWT_ISSUER", "lifecircle"),
-            dev_tokens=os.environ.get("LIFECIRCLE_DEV_TOKENS", "0").lower() in ("1", "true"),
-            ttl_seconds=int(os.environ.get("LIFECIRCLE_TOKEN_TTL_SECONDS", DEFAULT_TTL_SECONDS)),
-            audience=setting(None, "JWT_AUDIENCE") or None,
+            algorithm=(setting(None, "LIFECIRCLE_JWT_ALGORITHM")
+                       or ("RS256" if public_key else "HS256")),
+            issuer=setting(None, "LIFECIRCLE_JWT_ISSUER"),
+            dev_tokens=setting(None, "LIFECIRCLE_DEV_TOKENS"),
+            ttl_seconds=setting(None, "LIFECIRCLE_TOKEN_TTL_SECONDS"),
+            audience=setting(None, "LIFECIRCLE_JWT_AUDIENCE") or None,
         )
 
     def check(self) -> None:

@@ -1,8 +1,11 @@
-"""Settings, in one place.
+"""Settings, in one place: every setting has a key and a default here, and this module is the
+only one that reads the environment for a setting.
 
 Services get them from the nameko container config (deploy/nameko.yaml fills it from the
-environment); the gateway and command-line tools read the environment directly. Every setting
-has a default that works on a developer machine.
+environment); the gateway and command-line tools read the environment through ``setting(None,
+KEY)``. Every setting has a default that works on a developer machine. deploy/nameko.yaml and
+deploy/env.example list every key once with its meaning (tests/unit/common/test_settings.py
+checks that they agree with DEFAULTS).
 """
 
 from __future__ import annotations
@@ -32,6 +35,27 @@ DEFAULTS: dict[str, Any] = {
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,
+    # Gateway process (services/gateway/gunicorn_conf.py)
+    "GATEWAY_BIND": "127.0.0.1:8000",
+    "GATEWAY_WORKERS": 2,
+    "GATEWAY_THREADS": 8,
+    # Gateway requests (services/gateway/settings.py)
+    "GATEWAY_RPC_TIMEOUT": 5.0,  # seconds one RPC may take before the request fails
+    "GATEWAY_MAX_IN_FLIGHT": 64,  # RPCs in flight per process before answering 503
+    "GATEWAY_MAX_BODY_BYTES": 64 * 1024,
+    "GATEWAY_RATE_PER_SECOND": 20.0,  # per caller
+    "GATEWAY_RATE_BURST": 40,
+    # Bearer tokens (services/common/auth.py): a shared secret (HS256) or an identity
+    # provider's public key (RS256/ES256), given inline or as a file.
+    "LIFECIRCLE_JWT_SECRET": "",
+    "LIFECIRCLE_JWT_PUBLIC_KEY": "",
+    "LIFECIRCLE_JWT_PUBLIC_KEY_FILE": "",
+    "LIFECIRCLE_JWT_ALGORITHM": "",  # "": RS256 with a public key, else HS256
+    "LIFECIRCLE_JWT_ISSUER": "lifecircle",
+    "LIFECIRCLE_TOKEN_TTL_SECONDS": 12 * 3600,
+    "LIFECIRCLE_DEV_TOKENS": False,  # POST /api/v1/auth/dev-token (never in production)
+    # When set, a token's "aud" must name it (an identity provider serving several APIs)
+    "LIFECIRCLE_JWT_AUDIENCE": "",
     # Live notification streams, per gateway process (docs/notifications.md): in all, per
     # person (a newer one ends the oldest), how long one lasts, poll and keep-alive periods
     "NOTIFY_SSE_MAX_STREAMS": 4,
@@ -39,12 +63,10 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_SSE_LIFETIME_SECONDS": 55.0,
     "NOTIFY_SSE_POLL_SECONDS": 1.0,
     "NOTIFY_SSE_HEARTBEAT_SECONDS": 15.0,
-    # Tokens: when set, a token's "aud" must name it (an identity provider serving several APIs)
-    "JWT_AUDIENCE": "",
 }
 
 # Environment variable names that differ from the setting name.
-ENV_NAMES = {"DATA_DIR": "LIFECIRCLE_DATA_DIR", "JWT_AUDIENCE": "LIFECIRCLE_JWT_AUDIENCE"}
+ENV_NAMES = {"DATA_DIR": "LIFECIRCLE_DATA_DIR"}
 
 
 def setting(config: dict | None, key: str) -> Any:
@@ -54,9 +76,19 @@ def setting(config: dict | None, key: str) -> Any:
     if config is not None and config.get(key) not in (None, ""):
         raw = config[key]
     else:
-        raw = os.environ.get(ENV_NAMES.get(key, key)) or None
+        raw = os.environ.get(env_name(key)) or None
     if raw is None:
         return default
+    return coerce(default, raw)
+
+
+def env_name(key: str) -> str:
+    """The environment variable that sets ``key``."""
+    return ENV_NAMES.get(key, key)
+
+
+def coerce(default: Any, raw: Any) -> Any:
+    """``raw`` (a string from the environment, or a YAML value) as the type of ``default``."""
     if isinstance(default, bool):
         return str(raw).lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):
