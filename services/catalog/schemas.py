@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from services.catalog import hours as opening_hours
 from services.catalog import taxonomy
 from services.catalog.pricing import BY_PIECE, PRICE_PER_GRAMS, SALE_MODES
+from services.common import hours as opening_hours
 from services.common.schemas import Id, LocationSchema, Money, Strict, Text, page_of
 
 PRICE_PER = tuple(PRICE_PER_GRAMS)

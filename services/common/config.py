@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "DISPATCH_ACCEPT_TIMEOUT_SECONDS": 120,
     "DISPATCH_MAX_ETA_MINUTES": 30.0,
     "DISPATCH_TECH_CACHE": True,
+    "DISPATCH_TIMER_SECONDS": 5.0,  # sweep interval (timers read it at start: common/timers.py)
     # Events
     "OUTBOX_RELAY_SECONDS": 2.0,
     "OUTBOX_GRACE_SECONDS": 3.0,
@@ -56,8 +57,30 @@ DEFAULTS: dict[str, Any] = {
     "LIFECIRCLE_DEV_TOKENS": False,  # POST /api/v1/auth/dev-token (never in production)
     # When set, a token's "aud" must name it (an identity provider serving several APIs)
     "LIFECIRCLE_JWT_AUDIENCE": "",
-    # Live notification streams, per gateway process (docs/notifications.md): in all, per
-    # person (a newer one ends the oldest), how long one lasts, poll and keep-alive periods
+    # Notify (see docs/notifications.md). How often work_due releases, sends and sweeps.
+    "NOTIFY_TIMER_SECONDS": 1.0,
+    # Channels: "console" logs the message; "package.module:Class" plugs a real provider.
+    "NOTIFY_SMS_PROVIDER": "console",
+    "NOTIFY_EMAIL_PROVIDER": "console",
+    # Webhooks must be https, except to these hosts (comma separated; tests use 127.0.0.1).
+    "NOTIFY_WEBHOOK_INSECURE_HOSTS": "",
+    "NOTIFY_WEBHOOK_TIMEOUT_SECONDS": 5.0,
+    # Retries of failed deliveries: base * 2^(n-1), capped, times a random 0.5..1 (jitter).
+    "NOTIFY_RETRY_BASE_SECONDS": 30.0,
+    "NOTIFY_RETRY_MAX_SECONDS": 3600.0,
+    "NOTIFY_MAX_ATTEMPTS": 6,
+    # A claimed delivery whose sender died is retried after this long.
+    "NOTIFY_SEND_LEASE_SECONDS": 60.0,
+    # Read notifications are deleted this long after they were read; role-inbox ones (read
+    # state per person) this long after they were created.
+    "NOTIFY_READ_RETENTION_DAYS": 30,
+    "NOTIFY_ROLE_RETENTION_DAYS": 30,
+    # Community notices: inboxes filled within the POST; the timer fills the rest per tick.
+    "NOTIFY_NOTICE_INLINE": 300,
+    "NOTIFY_NOTICE_BATCH": 1000,
+    # The gateway's live streams, per gateway process (services/gateway/streams.py): at most
+    # this many in all (each holds a thread) and per person (a newer one ends their oldest);
+    # each ends after its lifetime (the client reconnects), polls and keeps alive at these paces.
     "NOTIFY_SSE_MAX_STREAMS": 4,
     "NOTIFY_SSE_MAX_PER_USER": 2,
     "NOTIFY_SSE_LIFETIME_SECONDS": 55.0,

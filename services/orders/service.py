@@ -4,13 +4,13 @@ Entrypoints only: the work is in actions.py and saga.py."""
 from __future__ import annotations
 
 from nameko.rpc import rpc
-from nameko.timer import timer
 
 from services.common.config import setting
 from services.common.events import load_event
 from services.common.messaging import event_handler
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
+from services.common.timers import timer_every
 from services.orders import actions, records, saga
 from services.orders.store import OrdersStore
 
@@ -63,7 +63,7 @@ class OrdersService(ServiceBase):
             self.flush(self.store.orders, order_id)
 
     # Timer intervals are fixed when the class is defined: read at import.
-    @timer(interval=setting(None, "ORDER_TIMER_SECONDS"))
+    @timer_every("ORDER_TIMER_SECONDS")
     def expire_unaccepted(self) -> int:
         """Decline confirmed orders the merchant did not accept in time."""
         declined = saga.expire_unaccepted(self.store, self.clock.now())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from services.notify import stream
 
 
@@ -77,6 +75,8 @@ def _gateway(monkeypatch):
     from services.gateway.app import create_app
     from services.gateway.settings import GatewaySettings
 
+    monkeypatch.setenv("NOTIFY_SSE_LIFETIME_SECONDS", "0")  # read when the app is made
+
     tokens = TokenSettings(secret="x" * 40, public_key=None, algorithm="HS256",
                            issuer="lifecircle", dev_tokens=False, ttl_seconds=600)
     app = create_app(GatewaySettings(amqp_uri="memory://", rpc_timeout=1, max_in_flight=8,
@@ -89,9 +89,6 @@ def _gateway(monkeypatch):
             return {"cursor": 7, "items": []}
 
     app.config["RPC"] = FakeRpc()
-    app.config["STREAM_SETTINGS"] = dataclasses.replace(app.config["STREAM_SETTINGS"],
-                                                        lifetime_s=0.0)
-
     def headers(sub="resident-li"):
         return {"Authorization": f"Bearer {issue_token(tokens, sub, 'resident')}",
                 "Accept": "text/event-stream"}
