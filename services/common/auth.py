@@ -6,29 +6,24 @@ accepted algorithms are fixed by configuration, never taken from the token, so `
 and algorithm-confusion tokens are refused. When an audience is configured, a token must name
 it in ``aud``.
 
-A subject is letters, digits and ``_ . @ | + -`` only: never a ``:``, so names that services
-build with a prefix (``role:dispatcher`` for a shared inbox) can never be a person's subject.
+A subject must look like one (services/common/subjects.py): never a ``:``, so names that
+services build with a prefix (``role:dispatcher`` for a shared inbox) can never be a person's.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
 import jwt
 
 from services.common.config import setting
+from services.common.subjects import SUBJECT_PATTERN, valid_subject
+
+__all__ = ["SUBJECT_PATTERN", "AuthError", "Principal", "TokenSettings", "issue_token",
+           "valid_subject", "verify_token"]
 
 ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
-# What an identity provider's subjects look like (ids, e-mail addresses, "auth0|123"), minus
-# ":", which prefixes names that are not people (see the module docstring).
-SUBJECT_PATTERN = r"^[A-Za-z0-9_.@|+-]{1,128}$"
-_SUBJECT = re.compile(SUBJECT_PATTERN)
-
-
-def valid_subject(sub: object) -> bool:
-    return isinstance(sub, str) and _SUBJECT.fullmatch(sub) is not None
 
 
 class AuthError(Exception):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import jwt
 import pytest
 
 from tests.helpers import assert_error_shape, unique
@@ -213,3 +215,23 @@ def test_dates_at_the_ends_of_the_calendar_are_refused_not_a_500(api, query):
     r = api.get(f"/api/v1/dispatch/stats?{query}", as_=(unique("dispatcher"), "dispatcher"))
     error = assert_error_shape(r, 422, "validation_error")
     assert {"from", "to"} & set(error["details"]), error
+
+
+def test_a_notice_that_has_already_expired_is_refused_with_the_field(api):
+    r = api.post("/api/v1/notices", as_=(unique("planner"), "planner"),
+                 headers=order_headers(), json={
+                     "title": "停水通知", "body": "明日停水。",
+                     "audience": {"communities": ["民意街社区"]},
+                     "expires_at": "2020-01-01T00:00:00+08:00"})
+    assert "expires_at" in assert_error_shape(r, 422, "validation_error")["details"]
+
+
+def test_a_token_whose_subject_spells_a_role_inbox_is_refused(system, api):
+    # Signed with the system's own key, as a careless identity provider might issue it.
+    token = jwt.encode({"sub": "role:dispatcher", "role": "resident", "iss": "lifecircle",
+                        "exp": int(time.time()) + 600}, system.env["LIFECIRCLE_JWT_SECRET"],
+                       algorithm="HS256")
+    r = api.get("/api/v1/notifications", headers={"Authorization": f"Bearer {token}"})
+    assert_error_shape(r, 401, "unauthorized")
+    r = api.post("/api/v1/auth/dev-token", json={"sub": "role:dispatcher", "role": "resident"})
+    assert "sub" in assert_error_shape(r, 422)["details"]
