@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.common.refusals import Conflict, Forbidden, NotFound
-from services.dispatch import records, schemas
+from services.dispatch import domain, records
 from services.dispatch.store import DispatchStore
 
 
