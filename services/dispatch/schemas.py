@@ -9,7 +9,6 @@ from pathlib import Path
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from services.common import hours
-from services.common.contracts.dispatch import REPAIR_STATUSES
 from services.common.schemas import (
     Day,
     Id,
@@ -22,14 +21,14 @@ from services.common.schemas import (
 )
 from services.common.subjects import SUBJECT_PATTERN
 from services.dispatch import domain
+from services.dispatch.domain import SELF_STATUSES, TECH_STATUSES
+from services.dispatch.domain import STATUSES as REPAIR_STATUSES
 
 SKILLS_DOC = json.loads((Path(__file__).with_name("skills.json")).read_text(encoding="utf-8"))
 SKILL_CODES = tuple(s["code"] for s in SKILLS_DOC["skills"])
 SLA_MINUTES = domain.sla_minutes_from_skills(SKILLS_DOC)
 
-TECH_STATUSES = ("offline", "available", "en_route", "on_site")
-SELF_STATUSES = ("offline", "available")  # en_route / on_site are set by jobs
-ACTIVE_STATUSES = ("open", "assigned", "accepted", "arrived")
+
 MAX_BOOK_AHEAD_DAYS = 30
 
 Skill = validate.OneOf(SKILL_CODES, error="unknown skill; one of: " + ", ".join(SKILL_CODES))
