@@ -65,6 +65,13 @@ DEFAULTS: dict[str, Any] = {
     # Webhooks must be https, except to these hosts (comma separated; tests use 127.0.0.1).
     "NOTIFY_WEBHOOK_INSECURE_HOSTS": "",
     "NOTIFY_WEBHOOK_TIMEOUT_SECONDS": 5.0,
+    # Webhooks an account may register; webhook sends in flight per notify process, per
+    # receiver, and the receiver's circuit breaker: failures in a row, then seconds untried.
+    "NOTIFY_WEBHOOKS_PER_ACCOUNT": 5,
+    "NOTIFY_WEBHOOK_CONCURRENCY": 20,
+    "NOTIFY_WEBHOOK_PER_RECEIVER": 2,
+    "NOTIFY_WEBHOOK_BREAKER_FAILURES": 5,
+    "NOTIFY_WEBHOOK_BREAKER_SECONDS": 60.0,
     # Retries of failed deliveries: base * 2^(n-1), capped, times a random 0.5..1 (jitter).
     "NOTIFY_RETRY_BASE_SECONDS": 30.0,
     "NOTIFY_RETRY_MAX_SECONDS": 3600.0,
