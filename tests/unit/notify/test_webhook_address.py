@@ -117,3 +117,4 @@ def test_a_delivery_to_a_name_that_now_resolves_inside_is_not_attempted(receiver
         hook.send({"url": f"https://hooks.example.com:{receiver}/in", "secret": "s" * 32},
                   {"id": "ntf_2", "title": "t"})
     assert _Receiver.seen == []
+
