@@ -1,11 +1,16 @@
 """Runs the whole system on this machine: the four services and the gateway, each its own
 process. ``make run`` uses it (``python -m services.launcher --demo``), and so do the
 end-to-end and fault tests, so what they test is what a developer runs.
+
+Every child dies with the launcher: on Linux the kernel sends it SIGTERM when the launcher
+goes, however it goes (``kill -9`` included), so a second start never shares its queues with
+ghosts of the first.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import secrets
 import signal
@@ -23,6 +28,18 @@ from services.common.config import setting
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("catalog", "orders", "dispatch", "notify")
 BIN = Path(sys.executable).parent
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Run in the child between fork and exec: ask the kernel for SIGTERM when the parent
+    dies (kept across exec). If it already died in between, go now."""
+    if _LIBC is None:
+        return
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def dev_secret(data_dir: Path) -> str:
@@ -64,9 +81,12 @@ class System:
     def start(self, name: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        parent = os.getpid()
         self.procs[name] = subprocess.Popen(
             self.command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop children in order
+            # Safe after fork even with threads about: it takes no lock and imports nothing.
+            preexec_fn=lambda: die_with_parent(parent),
         )
         log.close()
 
@@ -152,6 +172,13 @@ def start_private(amqp_uri: str, data_dir: Path, extra_env: dict | None = None) 
     return system
 
 
+DEV_TOKEN_WARNING = """
+WARNING: dev tokens are ON: anyone who can reach {url} can mint a token for any
+         user and role, admin included (POST /api/v1/auth/dev-token). For a demo on this
+         machine only; run without --demo (and without LIFECIRCLE_DEV_TOKENS=1) otherwise.
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run Lifecircle on this machine.")
     parser.add_argument("--demo", action="store_true", help="load the demo circle")
@@ -159,8 +186,12 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(setting(None, "DATA_DIR")).absolute()
-    env = {"LIFECIRCLE_DEV_TOKENS": os.environ.get("LIFECIRCLE_DEV_TOKENS", "1")}
-    system = System(data_dir, args.bind, env)
+    # Dev tokens let anyone mint any role: on for the demo, otherwise only if the environment
+    # asks explicitly.
+    dev_tokens = args.demo or setting(None, "LIFECIRCLE_DEV_TOKENS")
+    system = System(data_dir, args.bind, {"LIFECIRCLE_DEV_TOKENS": "1" if dev_tokens else "0"})
+    if dev_tokens:
+        print(DEV_TOKEN_WARNING.format(url=system.base_url), file=sys.stderr, flush=True)
 
     def shutdown(*_args: object) -> None:
         print("\nstopping ...", flush=True)

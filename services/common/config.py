@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     "LIFECIRCLE_JWT_ISSUER": "lifecircle",
     "LIFECIRCLE_TOKEN_TTL_SECONDS": 12 * 3600,
     "LIFECIRCLE_DEV_TOKENS": False,  # POST /api/v1/auth/dev-token (never in production)
+    # When set, a token's "aud" must name it (an identity provider serving several APIs)
+    "LIFECIRCLE_JWT_AUDIENCE": "",
     # Notify (see docs/notifications.md). How often work_due releases, sends and sweeps.
     "NOTIFY_TIMER_SECONDS": 1.0,
     # Channels: "console" logs the message; "package.module:Class" plugs a real provider.
@@ -68,6 +70,13 @@ DEFAULTS: dict[str, Any] = {
     # Webhooks must be https, except to these hosts (comma separated; tests use 127.0.0.1).
     "NOTIFY_WEBHOOK_INSECURE_HOSTS": "",
     "NOTIFY_WEBHOOK_TIMEOUT_SECONDS": 5.0,
+    # Webhooks an account may register; webhook sends in flight per notify process, per
+    # receiver, and the receiver's circuit breaker: failures in a row, then seconds untried.
+    "NOTIFY_WEBHOOKS_PER_ACCOUNT": 5,
+    "NOTIFY_WEBHOOK_CONCURRENCY": 20,
+    "NOTIFY_WEBHOOK_PER_RECEIVER": 2,
+    "NOTIFY_WEBHOOK_BREAKER_FAILURES": 5,
+    "NOTIFY_WEBHOOK_BREAKER_SECONDS": 60.0,
     # Retries of failed deliveries: base * 2^(n-1), capped, times a random 0.5..1 (jitter).
     "NOTIFY_RETRY_BASE_SECONDS": 30.0,
     "NOTIFY_RETRY_MAX_SECONDS": 3600.0,
@@ -81,9 +90,11 @@ DEFAULTS: dict[str, Any] = {
     # Community notices: inboxes filled within the POST; the timer fills the rest per tick.
     "NOTIFY_NOTICE_INLINE": 300,
     "NOTIFY_NOTICE_BATCH": 1000,
-    # The gateway's live streams: at most this many per worker (each holds a thread), each
-    # ends after its lifetime (the client reconnects), polls and keeps alive at these paces.
+    # The gateway's live streams, per gateway process (services/gateway/streams.py): at most
+    # this many in all (each holds a thread) and per person (a newer one ends their oldest);
+    # each ends after its lifetime (the client reconnects), polls and keeps alive at these paces.
     "NOTIFY_SSE_MAX_STREAMS": 4,
+    "NOTIFY_SSE_MAX_PER_USER": 2,
     "NOTIFY_SSE_LIFETIME_SECONDS": 55.0,
     "NOTIFY_SSE_POLL_SECONDS": 1.0,
     "NOTIFY_SSE_HEARTBEAT_SECONDS": 15.0,

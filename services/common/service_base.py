@@ -13,6 +13,8 @@ from services.common.clock import ClockProvider
 from services.common.config import setting
 from services.common.logs import WorkerLog
 from services.common.messaging import EventPublisher
+from services.common.refusals import Forbidden
+from services.common.subjects import valid_subject
 from services.common.timers import timer_every
 
 
@@ -46,4 +48,8 @@ def actor_of(actor: Any) -> dict[str, str]:
     """The caller as the gateway vouched for it: {"sub", "role"}."""
     if not isinstance(actor, dict) or not actor.get("sub") or not actor.get("role"):
         raise ValueError("every command needs an actor with sub and role")
-    return {"sub": str(actor["sub"]), "role": str(actor["role"])}
+    if not valid_subject(actor["sub"]):
+        # Checked here too, not only at the gateway: a "role:dispatcher" subject would read
+        # the dispatchers' shared inbox.
+        raise Forbidden("not a valid subject")
+    return {"sub": actor["sub"], "role": str(actor["role"])}

@@ -238,6 +238,9 @@ def booked_for_later(repair: dict[str, Any], now: datetime, max_eta_minutes: flo
 # --------------------------------------------------------------------------- state machine
 
 STATUSES = ("open", "assigned", "accepted", "arrived", "completed", "rated", "cancelled")
+ACTIVE_STATUSES = ("open", "assigned", "accepted", "arrived")  # a job still under way
+TECH_STATUSES = ("offline", "available", "en_route", "on_site")
+SELF_STATUSES = ("offline", "available")  # what technicians set; jobs set en_route / on_site
 
 
 class DispatchError(refusals.Refusal):

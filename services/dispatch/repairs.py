@@ -53,7 +53,7 @@ def list_for(store: DispatchStore, who: dict[str, str], page: int, page_size: in
     status), newest first."""
     query: dict[str, Any]
     if who["role"] in ("dispatcher", "admin"):
-        query = {} if status else {"status": {"$in": list(schemas.ACTIVE_STATUSES)}}
+        query = {} if status else {"status": {"$in": list(domain.ACTIVE_STATUSES)}}
     elif who["role"] == "technician":
         query = {"technician_id": _technician_id(store, who)}
     elif who["role"] == "resident":
@@ -238,7 +238,7 @@ def free_stray_bookings(store: DispatchStore, now: datetime) -> int:
     for tech in store.booked_technicians():
         repair = store.repair(tech["current_repair_id"])
         holds = (repair is not None and repair.get("technician_id") == tech["_id"]
-                 and repair["status"] in schemas.ACTIVE_STATUSES)
+                 and repair["status"] in domain.ACTIVE_STATUSES)
         if not holds and as_utc(tech["updated_at"]) < stale_before:
             store.release_technician(tech["_id"], tech["current_repair_id"], now)
             freed += 1

@@ -9,17 +9,26 @@ from pathlib import Path
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from services.common import hours
-from services.common.contracts.dispatch import REPAIR_STATUSES
-from services.common.schemas import Id, LocationSchema, PageArgs, Strict, Text, page_of
+from services.common.schemas import (
+    Day,
+    Id,
+    Instant,
+    LocationSchema,
+    PageArgs,
+    Strict,
+    Text,
+    page_of,
+)
+from services.common.subjects import SUBJECT_PATTERN
 from services.dispatch import domain
+from services.dispatch.domain import SELF_STATUSES, TECH_STATUSES
+from services.dispatch.domain import STATUSES as REPAIR_STATUSES
 
 SKILLS_DOC = json.loads((Path(__file__).with_name("skills.json")).read_text(encoding="utf-8"))
 SKILL_CODES = tuple(s["code"] for s in SKILLS_DOC["skills"])
 SLA_MINUTES = domain.sla_minutes_from_skills(SKILLS_DOC)
 
-TECH_STATUSES = ("offline", "available", "en_route", "on_site")
-SELF_STATUSES = ("offline", "available")  # en_route / on_site are set by jobs
-ACTIVE_STATUSES = ("open", "assigned", "accepted", "arrived")
+
 MAX_BOOK_AHEAD_DAYS = 30
 
 Skill = validate.OneOf(SKILL_CODES, error="unknown skill; one of: " + ", ".join(SKILL_CODES))
@@ -48,8 +57,8 @@ class ShiftsField(fields.Dict):
 
 
 class TechnicianCreateSchema(Strict):
-    sub = Text(128, required=True, metadata={"description": "the user id the technician "
-                                                            "signs in with"})
+    sub = fields.String(required=True, validate=validate.Regexp(SUBJECT_PATTERN),
+                        metadata={"description": "the user id the technician signs in with"})
     name = Text(80, required=True)
     skills = fields.List(fields.String(validate=Skill), required=True,
                          validate=validate.Length(1, len(SKILL_CODES)))
@@ -113,7 +122,7 @@ class RepairCreateSchema(Strict):
     description = Text(1000, required=True)
     address = Text(200, required=True, metadata={"example": "江汉区民意街12号3单元502"})
     location = fields.Nested(LocationSchema, required=True)
-    preferred_time = fields.AwareDateTime(
+    preferred_time = Instant(
         load_default=None, allow_none=True,
         metadata={"description": "ISO 8601 with offset; default now. A later time books the "
                                  "visit: the arrival window starts then"})
@@ -256,10 +265,10 @@ class BoardSchema(Strict):
 
 
 class StatsArgs(Strict):
-    from_ = fields.Date(data_key="from", load_default=None, allow_none=True,
+    from_ = Day(data_key="from", load_default=None, allow_none=True,
                         metadata={"description": "first local day (YYYY-MM-DD); default 6 "
                                                  "days before `to`"})
-    to = fields.Date(load_default=None, allow_none=True,
+    to = Day(load_default=None, allow_none=True,
                      metadata={"description": "last local day, inclusive; default today"})
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.common.refusals import Conflict, Forbidden, NotFound
-from services.dispatch import records, schemas
+from services.dispatch import domain, records
 from services.dispatch.store import DispatchStore
 
 
@@ -34,7 +34,7 @@ def update(store: DispatchStore, technician_id: str, data: dict[str, Any], now: 
         raise NotFound("no such technician")
     query: dict[str, Any] = {"_id": technician_id}
     if "status" in data:
-        query["status"] = {"$in": list(schemas.SELF_STATUSES)}
+        query["status"] = {"$in": list(domain.SELF_STATUSES)}
     updated = store.update_technician(
         query, {"$set": records.technician_changes(tech, data, now)})
     if updated is None:
@@ -88,7 +88,7 @@ def set_status(store: DispatchStore, who: dict[str, str], status: str, now: date
                ) -> dict[str, Any]:
     mine = me(store, who)
     updated = store.update_technician(
-        {"_id": mine["_id"], "status": {"$in": list(schemas.SELF_STATUSES)}},
+        {"_id": mine["_id"], "status": {"$in": list(domain.SELF_STATUSES)}},
         {"$set": {"status": status, "updated_at": now}})
     if updated is None:
         current = store.technician(mine["_id"])["status"]

@@ -14,11 +14,13 @@ from services.gateway.routes import ROUTES
 from services.gateway.rpc import RpcClient
 from services.gateway.security import RateLimiter
 from services.gateway.settings import GatewaySettings
+from services.gateway.streams import StreamRegistry, StreamSettings
 
 
 def create_app(settings: GatewaySettings | None = None) -> Flask:
     settings = settings or GatewaySettings.from_env()
     settings.tokens.check()
+    stream_settings = StreamSettings.from_env()
     configure("gateway")
     log = get_logger()
 
@@ -29,6 +31,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         RPC=RpcClient(settings.amqp_uri, settings.rpc_timeout, settings.max_in_flight),
         RATE_LIMITER=RateLimiter(settings.rate_per_second, settings.rate_burst),
         AMQP_URI=settings.amqp_uri,
+        STREAMS=StreamRegistry(stream_settings.max_streams, stream_settings.max_per_user),
+        STREAM_SETTINGS=stream_settings,
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False

@@ -8,6 +8,8 @@ workers = setting(None, "GATEWAY_WORKERS")
 threads = setting(None, "GATEWAY_THREADS")
 # A request never waits on a service longer than GATEWAY_RPC_TIMEOUT; this is a backstop.
 timeout = 30
+# Requests end within the RPC timeout and live streams are ended at once when a worker stops
+# (services/gateway/worker_hooks.py), so stopping takes seconds; this is the backstop.
 graceful_timeout = 10
 # Longer than a load balancer's usual idle timeout (60 s): the side that closes an idle
 # keep-alive connection must be the client, or a request can be sent into a closing socket.
@@ -18,3 +20,10 @@ errorlog = "-"
 loglevel = "warning"
 limit_request_line = 8190
 limit_request_fields = 100
+
+
+def post_worker_init(worker):
+    # Imported here: the app (and its import path) is loaded by now.
+    from services.gateway.worker_hooks import post_worker_init as install
+
+    install(worker)

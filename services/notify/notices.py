@@ -46,6 +46,7 @@ def post(store: NotifyStore, who: dict[str, str], data: dict[str, Any],
         replayed = _replay(store, key, notice)
         if replayed is not None:
             return replayed
+    domain.require_unexpired(data.get("expires_at"), now)
     doc = records.new_notice(who, data, model, now)
     audience = _audience(store, doc, model)
     doc.update(recipients=len(audience), audience_ids=audience, fanout_done=0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# A prefix no person's subject can have (services/common/subjects.py: no ":").
 DISPATCHER_INBOX = "role:dispatcher"
 ROLE_INBOXES = {"dispatcher": DISPATCHER_INBOX}
 

@@ -9,8 +9,9 @@ from marshmallow import fields, validate
 
 from services.common.contracts.base import Contract
 from services.common.events import contract
+from services.dispatch.domain import STATUSES
 
-REPAIR_STATUSES = ("open", "assigned", "accepted", "arrived", "completed", "rated", "cancelled")
+REPAIR_STATUSES = STATUSES  # the dispatch domain owns the list
 
 REPAIR_EVENT_TYPES = (
     "repair_requested", "repair_assigned", "repair_accepted", "repair_declined",

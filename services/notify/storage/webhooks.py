@@ -18,6 +18,9 @@ class Webhooks:
     def of_owner(self, owner_id: str) -> list[dict]:
         return list(self.collection.find({"owner_id": owner_id}).sort("created_at", 1))
 
+    def count_of_owner(self, owner_id: str) -> int:
+        return self.collection.count_documents({"owner_id": owner_id})
+
     def get(self, webhook_id: str) -> dict | None:
         return self.collection.find_one({"_id": webhook_id})
 
