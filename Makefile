@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-unit test-faults lint bench seed-city bench-near broker clean
+.PHONY: run test test-unit test-faults lint bench seed-city bench-near broker clean simulate
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,7 +29,7 @@ test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff check services tests bench sim
 
 bench: $(STAMP) broker
 	$(BIN)/python -m bench.orders_flow
@@ -40,6 +40,12 @@ seed-city: $(STAMP)
 
 bench-near: $(STAMP) broker
 	$(BIN)/python -m bench.near_me --http
+
+# A simulated day in Jianghan for every dispatch policy and fleet size (docs/simulation.md).
+# SIM_ARGS="--seed 7 --fleet 350,400" picks the day and the fleets; output in sim-out/.
+SIM_ARGS ?= --seed 7 --fleet 300,350,375,400,425,450
+simulate: $(STAMP)
+	$(BIN)/python -m sim $(SIM_ARGS) --out sim-out
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -28,6 +28,11 @@ DEFAULTS: dict[str, Any] = {
     "DISPATCH_MAX_ETA_MINUTES": 30.0,
     "DISPATCH_TECH_CACHE": True,
     "DISPATCH_TIMER_SECONDS": 5.0,  # sweep interval (timers read it at start: common/timers.py)
+    # How automatic assignment chooses: "ranking" (one repair at a time: ETA, load, rating),
+    # "nearest", or "batched" (all open repairs at once, every DISPATCH_BATCH_SECONDS);
+    # docs/dispatch.md and docs/simulation.md.
+    "DISPATCH_POLICY": "ranking",
+    "DISPATCH_BATCH_SECONDS": 30.0,  # the batched policy's interval (30-60 s)
     # Events
     "OUTBOX_RELAY_SECONDS": 2.0,
     "OUTBOX_GRACE_SECONDS": 3.0,

@@ -1,10 +1,15 @@
 """Who goes to a repair: the candidate search and automatic assignment.
 
-Two layers. ``rank`` and ``choose`` are plain functions over plain dicts (the repair, the
-technicians near it, ``now`` and the policy): no store, no broker, so a simulator can drive
-the real rules on a simulated clock. ``rank_nearby``, ``auto_assign`` and ``assign_waiting``
-put them to work over the dispatch store: the H3-cell search (never a full scan) and the
-booking, through repairs.book.
+Two layers. ``rank``, ``choose`` and ``plan_batch`` are plain functions over plain dicts
+(the repairs, the technicians near them, ``now`` and the policy): no store, no broker, so the
+simulator (sim/) drives the real rules on a simulated clock. ``rank_nearby``, ``auto_assign``,
+``assign_waiting`` and ``assign_batch`` put them to work over the dispatch store: the H3-cell
+search (never a full scan) and the booking, through repairs.book.
+
+DISPATCH_POLICY picks how the automatic assigner chooses (services/dispatch/policies.py):
+"ranking" and "nearest" choose for each repair as it comes (on its event, and the sweep
+retries); "batched" leaves the events alone and matches every open repair at once each
+DISPATCH_BATCH_SECONDS (the service's ``match`` timer).
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import h3
 from services.common.geo import candidate_cells, cell_for, haversine_m
 from services.common.outbox import Dispatch
 from services.common.refusals import Conflict
-from services.dispatch import domain, repairs
+from services.common.times import as_utc
+from services.dispatch import domain, policies, repairs
 from services.dispatch.store import SEARCH_RES, DispatchStore
 
 SYSTEM = {"id": "system", "role": "system"}
@@ -76,8 +82,37 @@ def choose(repair: dict[str, Any], technicians: list[dict[str, Any]], now: datet
         return None
     ranked, _ = rank(repair, technicians, now, max_eta_minutes=policy.max_eta_minutes,
                      tz=policy.tz)
-    return domain.pick_for_auto_assign(ranked, set(repair.get("declined_technician_ids") or []),
-                                       policy.max_eta_minutes)
+    return policies.pick(policy.rule, ranked, set(repair.get("declined_technician_ids") or []),
+                         policy.max_eta_minutes)
+
+
+def plan_batch(waiting: list[tuple[dict[str, Any], list[dict[str, Any]]]], now: datetime,
+               policy: domain.Policy, keep: dict[str, float] | None = None
+               ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """One round of the batched policy: (repair, chosen candidate) pairs for the open repairs
+    in ``waiting`` (each with the technicians near it), all matched at once by least total
+    cost (policies.batch_match). A booking joins once its window opens within
+    policies.BOOKING_LEAD_MINUTES; a technician who declined a repair is not offered it again.
+    ``keep``: optional technician id -> what keeping them free is worth (policies.keep_values).
+    """
+    jobs, by_id = [], {}
+    for repair, technicians in waiting:
+        if repair.get("status", "open") != "open" or \
+                domain.booked_for_later(repair, now, policies.BOOKING_LEAD_MINUTES):
+            continue
+        ranked, _ = rank(repair, technicians, now, max_eta_minutes=policy.max_eta_minutes,
+                         tz=policy.tz)
+        declined = {str(t) for t in repair.get("declined_technician_ids") or []}
+        offered = [c for c in ranked if str(c["technician_id"]) not in declined]
+        for cand in offered:
+            cand["keep"] = (keep or {}).get(cand["technician_id"], 0.0)
+        start = as_utc(repair["requested_at"])
+        jobs.append(policies.BatchJob(
+            repair["_id"], (as_utc(now) - start).total_seconds() / 60,
+            (as_utc(repair["due_by"]) - start).total_seconds() / 60, offered))
+        by_id[repair["_id"]] = repair
+    params = policies.BatchParams(window_minutes=policy.batch_seconds / 60)
+    return [(by_id[rid], cand) for rid, cand in policies.batch_match(jobs, params)]
 
 
 # ------------------------------------------------------------------ over the store
@@ -130,6 +165,8 @@ def auto_assign(store: DispatchStore, publish: Dispatch, repair_id: str, now: da
                 policy: domain.Policy, causation_id: str | None = None) -> bool:
     """Assign the best free candidate if automatic assignment is on for the skill.
     Idempotent: a repair that is no longer open is left alone."""
+    if policies.is_batched(policy.rule):
+        return False  # the batch timer matches it with the others (assign_batch)
     repair = store.repair(repair_id)
     if repair is None or repair["status"] != "open" or not policy.auto_assigns(repair["skill"]):
         return False
@@ -152,7 +189,30 @@ def auto_assign(store: DispatchStore, publish: Dispatch, repair_id: str, now: da
 def assign_waiting(store: DispatchStore, publish: Dispatch, now: datetime,
                    policy: domain.Policy, limit: int = 100) -> int:
     """The sweep's retry for repairs still open (nobody was free, or booked for later)."""
-    if not policy.auto_assign_on:
+    if not policy.auto_assign_on or policies.is_batched(policy.rule):
         return 0
     return sum(auto_assign(store, publish, repair["_id"], now, policy)
                for repair in store.active_repairs(("open",), limit=limit))
+
+
+def assign_batch(store: DispatchStore, publish: Dispatch, now: datetime,
+                 policy: domain.Policy, limit: int = 100) -> int:
+    """A round of the batched policy over the store: every open repair whose skill is
+    auto-assigned (most urgent first, up to ``limit``) matched at once, then booked. A
+    technician booked meanwhile by a dispatcher is skipped; that repair waits for the next
+    round."""
+    if not policy.auto_assign_on or not policies.is_batched(policy.rule):
+        return 0
+    waiting = [(repair, nearby_technicians(store, repair, policy.max_eta_minutes)[0])
+               for repair in store.active_repairs(("open",), limit=limit)
+               if policy.auto_assigns(repair["skill"])]
+    booked = 0
+    for repair, pick in plan_batch(waiting, now, policy):
+        tech = store.technician(pick["technician_id"])
+        try:
+            repairs.book(store, publish, repair, tech, SYSTEM, "system", pick["eta_minutes"],
+                         now, policy)
+            booked += 1
+        except (domain.TechnicianBusy, Conflict):
+            continue  # booked or moved meanwhile: the next round sees what is left
+    return booked

@@ -201,6 +201,8 @@ class Policy:
     max_eta_minutes: float
     accept_timeout: timedelta
     auto_assign: str  # "" off, "all", or comma-separated skills
+    rule: str = "ranking"  # DISPATCH_POLICY: how the automatic assigner chooses (policies.py)
+    batch_seconds: float = 30.0  # DISPATCH_BATCH_SECONDS: the batched rule's interval
 
     def auto_assigns(self, skill: str) -> bool:
         chosen = {s.strip() for s in str(self.auto_assign or "").split(",") if s.strip()}

@@ -18,7 +18,7 @@ from services.common.messaging import event_handler
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider, open_database
 from services.common.timers import timer_every
-from services.dispatch import assignment, domain, records, repairs, schemas, technicians
+from services.dispatch import assignment, domain, policies, records, repairs, schemas, technicians
 from services.dispatch.store import DispatchStore
 
 # The domain's own refusals cross RPC as themselves (the gateway registers them too).
@@ -33,6 +33,8 @@ class DispatchStoreProvider(StoreProvider):
         config = self.container.config
         self.database = open_database(
             self.db_name, setting(config, "MONGO_URL"), setting(config, "DATA_DIR"))
+        # A mistyped DISPATCH_POLICY stops the service at start, not at the first repair.
+        policies.check_policy(setting(config, "DISPATCH_POLICY"), policies.SERVICE_POLICIES)
         self.store = DispatchStore(self.database.db, cache=setting(config, "DISPATCH_TECH_CACHE"))
         self.store.ensure_indexes()
 
@@ -47,7 +49,9 @@ class DispatchService(ServiceBase):
             max_eta_minutes=setting(self.config, "DISPATCH_MAX_ETA_MINUTES"),
             accept_timeout=timedelta(
                 seconds=setting(self.config, "DISPATCH_ACCEPT_TIMEOUT_SECONDS")),
-            auto_assign=setting(self.config, "DISPATCH_AUTO_ASSIGN"))
+            auto_assign=setting(self.config, "DISPATCH_AUTO_ASSIGN"),
+            rule=setting(self.config, "DISPATCH_POLICY"),
+            batch_seconds=setting(self.config, "DISPATCH_BATCH_SECONDS"))
 
     # ------------------------------------------------------------ technicians
 
@@ -187,3 +191,8 @@ class DispatchService(ServiceBase):
                                                        self.clock.now(), self._policy()),
             "freed": repairs.free_stray_bookings(self.store, self.clock.now()),
         }
+
+    @timer_every("DISPATCH_BATCH_SECONDS")
+    def match(self) -> int:
+        """The batched policy's round: every open repair matched at once (DISPATCH_POLICY)."""
+        return assignment.assign_batch(self.store, self.publish, self.clock.now(), self._policy())

@@ -72,11 +72,11 @@ class Harness:
             "home": north_of(HOME, metres_away), "travel_mode": "walking",
             "status": "available"})
 
-    def report(self, resident: str, skill: str = "plumbing") -> dict:
+    def report(self, resident: str, skill: str = "plumbing", location: dict = HOME) -> dict:
         result = self.call("request_repair", actor={"sub": resident, "role": "resident"},
                            idempotency_key=unique("key"),
                            repair={"skill": skill, "description": "the kitchen tap leaks",
-                                   "address": "民意街12号", "location": HOME})
+                                   "address": "民意街12号", "location": location})
         return result["repair"]
 
     def repair(self, repair_id: str) -> dict:
@@ -171,8 +171,18 @@ def test_one_technician_is_never_booked_for_two_repairs_at_once(make_dispatch):
     assert svc.tech_doc(tech["id"])["current_repair_id"] == assigned[0]["id"]
 
 
-def test_a_declined_job_is_automatically_offered_to_the_next_best_technician(make_dispatch):
-    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="all")
+# The automatic assigner under each policy the service offers (docs/dispatch.md): "batched"
+# matches on its own timer, here every 0.2 s so the tests need not wait for 30.
+POLICIES = [pytest.param({}, id="ranking"),
+            pytest.param({"DISPATCH_POLICY": "nearest"}, id="nearest"),
+            pytest.param({"DISPATCH_POLICY": "batched", "DISPATCH_BATCH_SECONDS": 0.2},
+                         id="batched")]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_declined_job_is_automatically_offered_to_the_next_best_technician(make_dispatch,
+                                                                            policy):
+    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="all", **policy)
     near = svc.technician(150)
     far = svc.technician(900)
     repair = svc.report(unique("resident"))
@@ -190,8 +200,9 @@ def test_a_declined_job_is_automatically_offered_to_the_next_best_technician(mak
     assert svc.tech_doc(near["id"])["current_repair_id"] is None
 
 
-def test_a_job_not_accepted_in_time_goes_to_the_next_technician(make_dispatch):
-    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="plumbing")
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_job_not_accepted_in_time_goes_to_the_next_technician(make_dispatch, policy):
+    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="plumbing", **policy)
     slow = svc.technician(150)
     other = svc.technician(900)
     repair = svc.report(unique("resident"))
@@ -211,12 +222,43 @@ def test_a_job_not_accepted_in_time_goes_to_the_next_technician(make_dispatch):
     assert "accept timeout" in history
 
 
-def test_automatic_assignment_is_off_unless_configured(make_dispatch):
-    svc = make_dispatch()
+@pytest.mark.parametrize("policy", POLICIES)
+def test_automatic_assignment_is_off_unless_configured(make_dispatch, policy):
+    svc = make_dispatch(**policy)
     svc.technician(150)
     repair = svc.report(unique("resident"))
     svc.call("sweep")
+    svc.call("match")
     assert svc.repair(repair["id"])["status"] == "open"
+
+
+@pytest.mark.parametrize(("policy", "expected"), [
+    ("ranking", {"first": "close", "second": "far"}),
+    ("batched", {"first": "far", "second": "close"})])
+def test_batched_matching_reaches_two_repairs_in_time_where_one_at_a_time_cannot(
+        make_dispatch, policy, expected):
+    # "close" (500 m north, walking) is the nearest for both repairs; "far" (600 m south)
+    # reaches the first in 10.4 min but the second, 1 km north, only in 27.7.
+    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="all", DISPATCH_POLICY=policy,
+                        DISPATCH_BATCH_SECONDS=3600)  # rounds only when the test calls one
+    techs = {"close": svc.technician(500)["id"], "far": svc.technician(-600)["id"]}
+    first = svc.report(unique("resident"))
+    if policy == "ranking":
+        wait_for(lambda: svc.repair(first["id"])["status"] == "assigned", what="assignment")
+    second = svc.report(unique("resident"), location=north_of(HOME, 1000))
+    if policy == "batched":
+        assert svc.call("match") == 2
+    wait_for(lambda: svc.repair(second["id"])["status"] == "assigned", what="assignment")
+    got = {name: svc.repair(r["id"])["technician_id"]
+           for name, r in (("first", first), ("second", second))}
+    assert got == {name: techs[who] for name, who in expected.items()}
+    if policy == "batched":
+        assert all(svc.repair(r["id"])["eta_minutes"] <= 15 for r in (first, second))
+
+
+def test_the_service_refuses_to_start_with_an_unknown_policy(make_dispatch):
+    with pytest.raises(ValueError, match="unknown dispatch policy"):
+        make_dispatch(DISPATCH_POLICY="batched_reposition")
 
 
 def breached_once(seen: list[dict], repair_id: str, event_type: str) -> dict:
