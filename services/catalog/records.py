@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.catalog import domain
+from services.catalog import domain, pricing
 from services.common.events import make_event, new_id
 from services.common.geo import cell_for
 from services.common.times import iso
@@ -78,6 +78,8 @@ def public_product(doc: dict[str, Any]) -> dict[str, Any]:
         "sale_mode": doc["sale_mode"],
         "price_fen": doc["price_fen"],
         "price_per": doc.get("price_per"),
+        "min_quantity": pricing.min_quantity(doc["sale_mode"], doc["price_fen"],
+                                             doc.get("price_per")),
         "unit": doc["unit"],
         "stock": doc["stock"],
         "reserved": sum(r["quantity"] for r in doc.get("reservations") or []),

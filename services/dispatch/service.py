@@ -146,6 +146,14 @@ class DispatchService(ServiceBase):
                             self.clock.now())
         return records.public_repair(moved, who, self.clock.now())
 
+    @rpc
+    def new_completion_code(self, actor: dict, repair_id: str) -> dict:
+        """The reporting resident replaces the completion code; a new code unlocks a job
+        locked by too many wrong codes."""
+        who = actor_of(actor)
+        moved = repairs.new_code(self.store, who, repair_id, self.clock.now())
+        return records.public_repair(moved, who, self.clock.now())
+
     # ------------------------------------------------------------ board and stats
 
     @rpc

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.common import scopes
 from services.common.errors import load_or_raise
-from services.common.paging import offset, page_dict
+from services.common.paging import empty_page, offset, page_dict
 from services.common.refusals import NotFound
 from services.orders import domain, records, schemas
 from services.orders.store import OrdersStore
@@ -21,7 +22,7 @@ def place_order(store: OrdersStore, who: dict[str, str], idempotency_key: str,
     doc = records.new_order(who["sub"], idempotency_key, data, now)
     if store.insert_new(doc, [records.placed_event(doc)]) is not None:
         return doc, True
-    existing = store.by_idempotency_key(doc["idempotency_key"])
+    existing = store.by_idempotency_key(who["sub"], idempotency_key)
     domain.check_replay(existing, data)
     return existing, False
 
@@ -36,8 +37,10 @@ def visible_order(store: OrdersStore, who: dict[str, str], order_id: str) -> dic
 
 def list_orders(store: OrdersStore, who: dict[str, str], page: int, page_size: int,
                 status: str | None) -> dict[str, Any]:
-    docs, total = store.page(domain.visible_query(who, status), offset(page, page_size),
-                             page_size)
+    scope = domain.visible_query(who, status)
+    if scope is scopes.NOTHING:
+        return empty_page(page, page_size)
+    docs, total = store.page(scope, offset(page, page_size), page_size)
     return page_dict(docs, page, page_size, total, records.public_order)
 
 

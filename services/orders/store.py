@@ -8,7 +8,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from services.common import outbox
+from services.common import idempotency, outbox
 
 
 class OrdersStore:
@@ -17,7 +17,7 @@ class OrdersStore:
         self.orders = db["orders"]
 
     def ensure_indexes(self) -> None:
-        self.orders.create_index("idempotency_key", unique=True)
+        idempotency.ensure_key_index(self.orders, "resident_id")
         self.orders.create_index("resident_id")
         self.orders.create_index("merchant_owner_id")
         self.orders.create_index("status")
@@ -34,8 +34,8 @@ class OrdersStore:
             return None
         return doc
 
-    def by_idempotency_key(self, key: str) -> dict[str, Any] | None:
-        return self.orders.find_one({"idempotency_key": key})
+    def by_idempotency_key(self, sub: str, key: str) -> dict[str, Any] | None:
+        return self.orders.find_one(idempotency.key_fields(sub, key))
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         return self.orders.find_one({"_id": order_id})
