@@ -409,19 +409,6 @@ def test_the_cell_search_finds_exactly_who_a_full_scan_would_rank(tmp_path):
         database.close()
 
 
-def test_subject_a_with_key_b_colon_k_and_subject_a_colon_b_with_key_k_get_two_repairs(
-        make_dispatch):
-    svc = make_dispatch()
-    body = {"skill": "plumbing", "description": "the kitchen tap leaks",
-            "address": "民意街12号", "location": HOME}
-    one = svc.call("request_repair", actor={"sub": "a", "role": "resident"},
-                   idempotency_key="b:K-000001", repair=body)
-    two = svc.call("request_repair", actor={"sub": "a:b", "role": "resident"},
-                   idempotency_key="K-000001", repair=body)
-    assert one["created"] and two["created"]
-    assert one["repair"]["id"] != two["repair"]["id"]
-
-
 def test_the_wrong_code_that_uses_the_last_attempt_locks_once_with_its_event(
         make_dispatch, collector):
     svc = make_dispatch()

@@ -357,17 +357,3 @@ def test_the_timer_interval_is_a_setting_of_the_service_config(container_factory
     container.start()
     timer = next(e for e in container.entrypoints if e.method_name == "work_due")
     assert timer.interval == 0.25
-
-
-def test_planner_a_with_key_b_colon_k_and_planner_a_colon_b_with_key_k_post_two_notices(
-        notify):
-    body = {"title": "停水通知", "body": "明天 9:00-12:00 民意街停水。",
-            "audience": {"communities": [unique("民意街社区")]}}
-    first, second = {"sub": "a", "role": "planner"}, {"sub": "a:b", "role": "planner"}
-    with rpc(notify) as service:
-        one = service.create_notice(actor=first, notice=body, idempotency_key="b:K-000001")
-        two = service.create_notice(actor=second, notice=body, idempotency_key="K-000001")
-        again = service.create_notice(actor=second, notice=body, idempotency_key="K-000001")
-        unkeyed = [service.create_notice(actor=first, notice=body) for _ in range(2)]
-    assert one["id"] != two["id"] == again["id"]
-    assert unkeyed[0]["id"] != unkeyed[1]["id"]  # no key, no replay (the index is sparse)

@@ -166,21 +166,3 @@ def test_an_event_left_in_the_outbox_by_a_crash_is_published_by_the_relay(
         pass  # the relay publishes, the catalog reserves, orders confirms
     with ServiceRpcProxy("orders", service_config) as rpc:
         assert rpc.get_order(actor=RESIDENT, order_id=doc["_id"])["status"] == "confirmed"
-
-
-def test_subject_a_with_key_b_colon_k_and_subject_a_colon_b_with_key_k_get_two_orders(
-        container_factory, service_config):
-    """Keys once joined subject and key with ':', so these two were one key: the second
-    resident read the first one's order back (or was refused with a 409)."""
-    orders = container_factory(OrdersService, service_config)
-    orders.start()
-    body = {"merchant_id": "mer_" + "1" * 32, "delivery": HOME,
-            "items": [{"product_id": "prd_" + "1" * 32, "quantity": 1}]}
-    first, second = {"sub": "a", "role": "resident"}, {"sub": "a:b", "role": "resident"}
-    with ServiceRpcProxy("orders", service_config) as rpc:
-        one = rpc.place_order(actor=first, idempotency_key="b:K-0001", order=body)
-        two = rpc.place_order(actor=second, idempotency_key="K-0001", order=body)
-        again = rpc.place_order(actor=second, idempotency_key="K-0001", order=body)
-    assert one["created"] and two["created"] and not again["created"]
-    assert one["order"]["id"] != two["order"]["id"] == again["order"]["id"]
-    assert (one["order"]["resident_id"], two["order"]["resident_id"]) == ("a", "a:b")
