@@ -1,0 +1,58 @@
+"""Top costs from py-spy's raw (collapsed) stacks: the share of samples in which each
+function is on the stack (inclusive) and at the top (self).
+
+    py-spy record -r 50 -d 20 -f raw -o orders.txt --pid PID
+    .venv/bin/python -m bench.pyspy_top orders.txt [--top 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
+
+
+def frame_name(frame: str) -> str:
+    m = _FRAME.match(frame.strip())
+    if not m:
+        return frame.strip()
+    path = m["file"]
+    for marker in ("site-packages/", "python3.11/", "/saga/", "/saga-base/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{m['func']} ({path})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    for name in args.files:
+        inclusive: collections.Counter = collections.Counter()
+        self_: collections.Counter = collections.Counter()
+        total = 0
+        with open(name) as f:
+            for line in f:
+                stack, _, count = line.rstrip("\n").rpartition(" ")
+                if not stack:
+                    continue
+                n = int(count)
+                frames = [frame_name(fr) for fr in stack.split(";")]
+                total += n
+                for fr in set(frames):
+                    inclusive[fr] += n
+                self_[frames[-1]] += n
+        print(f"\n== {name}: {total} samples")
+        print("inclusive:")
+        for fr, n in inclusive.most_common(args.top):
+            print(f"  {100 * n / total:5.1f}%  {fr}")
+        print("self:")
+        for fr, n in self_.most_common(args.top // 2):
+            print(f"  {100 * n / total:5.1f}%  {fr}")
+
+
+if __name__ == "__main__":
+    main()
