@@ -39,6 +39,8 @@ def main() -> None:
                 stack, _, count = line.rstrip("\n").rpartition(" ")
                 if not stack:
                     continue
+                if not count.isdigit():
+                    continue  # a line py-spy wrapped (a frame name with a newline)
                 n = int(count)
                 frames = [frame_name(fr) for fr in stack.split(";")]
                 total += n

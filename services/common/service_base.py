@@ -12,8 +12,9 @@ from nameko.timer import timer
 from services.common import outbox
 from services.common.clock import ClockProvider
 from services.common.config import setting
-from services.common.logs import WorkerLog
+from services.common.logs import WorkerLog, get_logger
 from services.common.messaging import EventPublisher
+from services.common.publisher import PublishFailed
 
 # Timer intervals are fixed when the class is defined, before any container config exists,
 # so they come from the environment (through config, like every setting).
@@ -42,8 +43,17 @@ class ServiceBase:
                             self.clock.now() - grace)
 
     def flush(self, collection: Any, doc_id: Any) -> int:
-        """Publish what a write just recorded in a document's outbox."""
-        return outbox.flush(collection, doc_id, self.publish)
+        """Publish what a write just recorded in a document's outbox. If the broker does not
+        confirm, the events stay in the outbox and the relay publishes them later: the state
+        change is done either way, so the caller is not failed for it."""
+        try:
+            return outbox.flush(collection, doc_id, self.publish)
+        except PublishFailed as exc:
+            self.log_publish_failure(exc)
+            return 0
+
+    def log_publish_failure(self, exc: Exception) -> None:
+        get_logger().warning("publish_failed", error=str(exc), outcome="left_for_relay")
 
 
 def actor_of(actor: Any) -> dict[str, str]:

@@ -5,6 +5,7 @@ nothing once the event is delivered again."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
@@ -167,6 +168,18 @@ def assert_books_balance(store, goods, initial, reserved_each, sold_each):
                                             reserved_each, sold_each, [])
 
 
+def scenario(store, order, then):
+    """The steps of one order's life: reserved, then perhaps cancelled or delivered."""
+    steps = [partial(reserve, store, order)]
+    if then == "cancel":
+        steps.append(partial(reservations.release_for_order, store,
+                             ended("order_cancelled", order), NOW))
+    if then == "deliver":
+        steps.append(partial(reservations.sell_for_order, store,
+                             ended("order_delivered", order), NOW))
+    return steps
+
+
 @pytest.mark.parametrize("then", ["none", "cancel", "deliver"])
 def test_a_crash_before_any_write_loses_or_doubles_nothing(tmp_path, then):
     """For every write of every step: crash before it, deliver the event again, check."""
@@ -177,13 +190,7 @@ def test_a_crash_before_any_write_loses_or_doubles_nothing(tmp_path, then):
         store.ensure_indexes()
         merchant, goods = shop(store, stock=5, products=2)
         order = placed("ord_1", merchant, goods, 2)
-        steps = [lambda: reserve(store, order)]
-        if then == "cancel":
-            steps.append(lambda: reservations.release_for_order(
-                store, ended("order_cancelled", order), NOW))
-        if then == "deliver":
-            steps.append(lambda: reservations.sell_for_order(
-                store, ended("order_delivered", order), NOW))
+        steps = scenario(store, order, then)
         crashed = False
         budget = crash_at
         for step in steps:
