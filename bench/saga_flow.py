@@ -85,6 +85,37 @@ class Answers:
         self.thread.join(5)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(procs: dict) -> dict[str, float]:
+    """CPU time (user + system) used so far by each process of the system and its children
+    (gunicorn's workers): the cost per order, whatever else the machine is doing."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(_stat(int(entry))[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out = {}
+    for name, proc in procs.items():
+        total = 0.0
+        for pid in [proc.pid, *(c for c, p in parents.items() if p == proc.pid)]:
+            try:
+                fields = _stat(pid)
+                total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            except (OSError, IndexError, ValueError):
+                pass
+        out[name] = total
+    return out
+
+
 def poster(base: str, token: str, shop_id: str, product_ids: list[str]):
     """A function placing one order on a (round-robin) product; returns (id, sent at)."""
     auth = {"Authorization": f"Bearer {token}"}
@@ -105,8 +136,9 @@ def poster(base: str, token: str, shop_id: str, product_ids: list[str]):
     return post
 
 
-def sustained(answers: Answers, post, clients: int, seconds: float) -> dict:
+def sustained(answers: Answers, post, clients: int, seconds: float, procs: dict) -> dict:
     """Closed loop: ``clients`` threads POST back to back for ``seconds``."""
+    cpu_before = cpu_seconds(procs)
     placed: list[tuple[str, float]] = []
     refused = 0
     lock = threading.Lock()
@@ -135,6 +167,9 @@ def sustained(answers: Answers, post, clients: int, seconds: float) -> dict:
     drain_started = time.monotonic()
     drained = answers.wait_all(ids, timeout=600)
     drain_s = time.monotonic() - drain_started
+    cpu_after = cpu_seconds(procs)
+    cpu_ms = {name: 1000 * (cpu_after[name] - cpu_before[name]) / max(len(ids), 1)
+              for name in procs}
     latencies = [answers.seen[i] - sent for i, sent in placed if i in answers.seen]
     return {
         "accepted_per_s": len(ids) / window,
@@ -145,6 +180,7 @@ def sustained(answers: Answers, post, clients: int, seconds: float) -> dict:
         "drain_s": drain_s if drained else float("inf"),
         "p50_ms": percentile(latencies, 50) * 1000,
         "p99_ms": percentile(latencies, 99) * 1000,
+        "cpu_ms_per_order": cpu_ms,
     }
 
 
@@ -244,13 +280,17 @@ def run(system, answers: Answers, args: argparse.Namespace) -> None:
 
                 subprocess.Popen(f"{args.profile_hook} {pids}", shell=True)
                 hook_started = True
-            row = sustained(answers, post, clients, args.seconds)
+            row = sustained(answers, post, clients, args.seconds, system.procs)
             rows.append((f"{clients} clients, {label}", row))
             print(f"{clients:>3} clients, {label:<14} accepted {row['accepted_per_s']:7.1f}/s"
                   f"  processed {row['processed_per_s']:7.1f}/s  ratio {row['ratio']:.2f}"
                   f"  backlog {row['backlog']:>6}  drain {row['drain_s']:6.1f} s"
                   f"  POST->answer p50 {row['p50_ms']:8.0f} ms p99 {row['p99_ms']:8.0f} ms"
                   f"  refused {row['refused']}", flush=True)
+            cpu = row["cpu_ms_per_order"]
+            print("      CPU ms per order: " + ", ".join(
+                f"{name} {ms:.1f}" for name, ms in cpu.items() if name != "dispatch")
+                + f"; total {sum(cpu.values()):.1f}", flush=True)
     sustainable = min(min(r["accepted_per_s"], r["processed_per_s"]) for _, r in rows)
     result = paced(answers, hot, 0.8 * sustainable, args.paced_seconds)
     print(f"\npaced at 80 % of the sustainable rate ({sustainable:.1f}/s -> "

@@ -35,8 +35,8 @@ def end_op(order_id: str, counter: str) -> str:
 
 
 def reserve_for_order(store: CatalogStore, event: dict[str, Any], model: TravelModel,
-                      now: datetime) -> str | None:
-    """Handle order_placed. Returns the ledger id whose outbox now holds the answer."""
+                      now: datetime) -> dict[str, Any] | None:
+    """Handle order_placed. Returns the ledger entry whose outbox now holds the answer."""
     data = event["data"]
     order_id, items = data["order_id"], data["items"]
     ledger = store.ledger_entry(order_id)
@@ -81,7 +81,7 @@ def reserve_for_order(store: CatalogStore, event: dict[str, Any], model: TravelM
         if decided is None:
             return None
         _end_holds(store, order_id, items, recorded, "stock")  # only after a migration
-        return order_id
+        return decided
 
     answer = records.stock_reserved_event(order_id, merchant, lines, amounts, event["id"])
     decided = store.decide(order_id, "reserved",
@@ -95,7 +95,7 @@ def reserve_for_order(store: CatalogStore, event: dict[str, Any], model: TravelM
         return None
     for product_id in taken:
         store.settle(product_id, op)
-    return order_id
+    return decided
 
 
 def release_for_order(store: CatalogStore, event: dict[str, Any], now: datetime) -> int:

@@ -108,10 +108,10 @@ class CatalogService(ServiceBase):
     def on_order_placed(self, payload: dict) -> None:
         event = load_event(payload, "order_placed")
         with self.order_locks.hold(event["data"]["order_id"]):
-            ledger_id = reservations.reserve_for_order(self.store, event, self._walk_model(),
-                                                       self.clock.now())
-        if ledger_id is not None:
-            self.flush(self.store.ledger, ledger_id)
+            decided = reservations.reserve_for_order(self.store, event, self._walk_model(),
+                                                     self.clock.now())
+        if decided is not None:
+            self.flush(self.store.ledger, decided["_id"], decided)
 
     @event_handler("orders", "order_cancelled")
     def on_order_cancelled(self, payload: dict) -> None:

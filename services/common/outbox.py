@@ -57,9 +57,11 @@ def _mark_published(collection: Any, doc_id: Any, event_ids: list[str]) -> None:
     collection.update_one({"_id": doc_id, OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})
 
 
-def flush(collection: Any, doc_id: Any, dispatch: Dispatch) -> int:
-    """Publish the document's pending events now; returns how many were published."""
-    doc = collection.find_one({"_id": doc_id}, {OUTBOX: 1})
+def flush(collection: Any, doc_id: Any, dispatch: Dispatch,
+          written: dict[str, Any] | None = None) -> int:
+    """Publish the document's pending events now; returns how many were published.
+    ``written``: the document as the write just returned it (saves reading it again)."""
+    doc = written if written is not None else collection.find_one({"_id": doc_id}, {OUTBOX: 1})
     events = (doc or {}).get(OUTBOX) or []
     return _publish(collection, doc_id, events, dispatch)
 

@@ -42,12 +42,13 @@ class ServiceBase:
         return outbox.relay(self.store.outbox_collections(), self.publish,
                             self.clock.now() - grace)
 
-    def flush(self, collection: Any, doc_id: Any) -> int:
-        """Publish what a write just recorded in a document's outbox. If the broker does not
+    def flush(self, collection: Any, doc_id: Any, written: dict | None = None) -> int:
+        """Publish what a write just recorded in a document's outbox (``written``: the
+        document the write returned, if at hand). If the broker does not
         confirm, the events stay in the outbox and the relay publishes them later: the state
         change is done either way, so the caller is not failed for it."""
         try:
-            return outbox.flush(collection, doc_id, self.publish)
+            return outbox.flush(collection, doc_id, self.publish, written)
         except PublishFailed as exc:
             self.log_publish_failure(exc)
             return 0

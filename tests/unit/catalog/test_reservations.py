@@ -96,7 +96,7 @@ def reserve(store, event):
 def test_stock_is_taken_once_however_often_the_order_arrives(store):
     merchant, (meal,) = shop(store, stock=5)
     event = placed("ord_1", merchant, [meal], 2)
-    assert reserve(store, event) == "ord_1"
+    assert reserve(store, event)["_id"] == "ord_1"
     assert reserve(store, event) is None
     assert reserve(store, event) is None
     assert counters(store, meal) == (3, 2, 0, [])
@@ -105,7 +105,7 @@ def test_stock_is_taken_once_however_often_the_order_arrives(store):
 
 def test_orders_beyond_the_stock_are_rejected_and_hold_nothing(store):
     merchant, (meal,) = shop(store, stock=3)
-    answers = [reserve(store, placed(f"ord_{n}", merchant, [meal])) for n in range(5)]
+    answers = [reserve(store, placed(f"ord_{n}", merchant, [meal]))["_id"] for n in range(5)]
     statuses = [store.ledger_entry(f"ord_{n}")["status"] for n in range(5)]
     assert answers == [f"ord_{n}" for n in range(5)]
     assert statuses == ["reserved"] * 3 + ["rejected"] * 2
