@@ -119,14 +119,18 @@ def run_before(ref: str, levels: list[int], n: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--open", type=int, nargs="+", default=[0, 1000, 10000])
-    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--before", default="", help="a git commit to compare with")
     args = parser.parse_args()
     after = measure(args.open, args.n)
     print(f"reserving one piece for each of {args.n} new orders on one product")
     print_rows("this tree", after)
     if args.before:
-        before = run_before(args.before, args.open, args.n)
+        try:
+            before = run_before(args.before, args.open, args.n)
+        except subprocess.CalledProcessError as exc:
+            print(f"\n(no comparison: running {args.before} failed: {exc.stderr[-300:]!r})")
+            return
         print_rows(f"before ({args.before})", before)
         print(f"\n{'open orders':>12}{'p50 after/before':>18}{'p99 after/before':>18}")
         for a, b in zip(after, before, strict=True):

@@ -291,6 +291,10 @@ def run(system, answers: Answers, args: argparse.Namespace) -> None:
             print("      CPU ms per order: " + ", ".join(
                 f"{name} {ms:.1f}" for name, ms in cpu.items() if name != "dispatch")
                 + f"; total {sum(cpu.values()):.1f}", flush=True)
+    cpu = [sum(r["cpu_ms_per_order"].values()) for _, r in rows]
+    print(f"\nCPU per order, all processes but the broker: {min(cpu):.1f}-{max(cpu):.1f} ms, "
+          f"so at most {2000 / max(cpu):.0f}-{2000 / min(cpu):.0f} orders/s on 2 idle cores "
+          "(less the broker's and the load generator's share)")
     sustainable = min(min(r["accepted_per_s"], r["processed_per_s"]) for _, r in rows)
     result = paced(answers, hot, 0.8 * sustainable, args.paced_seconds)
     print(f"\npaced at 80 % of the sustainable rate ({sustainable:.1f}/s -> "
