@@ -4,8 +4,10 @@
 
 For each number of open orders on one product: sets that many open (reserved, not yet
 delivered) orders up, then times ``reservations.reserve_for_order`` for ``--n`` new orders on
-the same product (directly on the store, no broker) and prints p50/p99 and the ratio to the
-cost with no open orders. With ``--before REF`` the same measure also runs on that git commit
+the same product (directly on the store, no broker; the levels take turns so that noise from
+the rest of the machine hits them alike) and prints p50/p99 and the ratio to the cost with no
+open orders. ("0" grows to ``--n`` open orders during its own measure.)
+With ``--before REF`` the same measure also runs on that git commit
 (extracted to a temporary directory, run in a child process) and the ratios after/before are
 printed, from the same run.
 """
@@ -47,7 +49,11 @@ def open_orders(store, product: dict, count: int) -> None:
                                "created_at": NOW} for i in ids])
 
 
-def measure(levels: list[int], n: int) -> list[dict]:
+def measure(levels: list[int], n: int, round_size: int = 10) -> list[dict]:
+    """Reservation timings per level. The levels take turns, ``round_size`` reservations at
+    a time, so a burst of load from elsewhere on the machine hits every level alike."""
+    import contextlib
+
     from bench.stats import percentile
     from services.catalog import records, reservations
     from services.catalog.store import CatalogStore
@@ -55,10 +61,13 @@ def measure(levels: list[int], n: int) -> list[dict]:
     from services.common.geo import TravelModel
     from services.common.store import open_database
 
-    rows = []
-    for level in levels:
-        with tempfile.TemporaryDirectory() as tmp:
+    model = TravelModel()
+    with contextlib.ExitStack() as stack:
+        setups = []
+        for level in levels:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
             database = open_database("catalog", "", tmp)
+            stack.callback(database.close)
             store = CatalogStore(database.db)
             store.ensure_indexes()
             merchant = records.new_merchant("owner", {
@@ -75,18 +84,20 @@ def measure(levels: list[int], n: int) -> list[dict]:
                 merchant["_id"], "items": [{"product_id": product["_id"], "quantity": 1}],
                 "delivery": HOME}, source="orders", correlation_id=f"ord_new{k:08d}")
                 for k in range(n + 20)]
-            model = TravelModel()
             for event in events[:20]:  # warm-up: caches and the engine's indexes
                 reservations.reserve_for_order(store, event, model, NOW)
-            timings = []
-            for event in events[20:]:
-                started = time.perf_counter()
-                reservations.reserve_for_order(store, event, model, NOW)
-                timings.append(time.perf_counter() - started)
+            setups.append((level, store, product, events[20:], []))
+        for start in range(0, n, round_size):
+            for _level, store, _product, events, timings in setups:
+                for event in events[start:start + round_size]:
+                    started = time.perf_counter()
+                    reservations.reserve_for_order(store, event, model, NOW)
+                    timings.append(time.perf_counter() - started)
+        rows = []
+        for level, store, product, _events, timings in setups:
             size = len(json.dumps(store.get_product(product["_id"]), default=str))
-            database.close()
-        rows.append({"open": level, "p50_ms": percentile(timings, 50) * 1000,
-                     "p99_ms": percentile(timings, 99) * 1000, "product_bytes": size})
+            rows.append({"open": level, "p50_ms": percentile(timings, 50) * 1000,
+                         "p99_ms": percentile(timings, 99) * 1000, "product_bytes": size})
     return rows
 
 

@@ -199,16 +199,18 @@ class CatalogStore:
     def decide(self, order_id: str, to_status: str, fields: dict[str, Any],
                events: list[dict], now: datetime) -> dict[str, Any] | None:
         """Record the answer to an order (its held lines, its events) if it is still being
-        reserved, creating the entry if this is the first write; None if a cancellation
-        got there first."""
+        reserved, creating the entry if this is the first write. Returns what was written
+        (the outbox holding just these events: only this write adds events to an entry), or
+        None if a cancellation got there first."""
         update = outbox.outbox_update(
             events, {"$set": {"status": to_status, **fields}, "$setOnInsert": {"created_at": now}})
         try:
-            return self.ledger.find_one_and_update(
-                {"_id": order_id, "status": "reserving"}, update, upsert=True,
-                return_document=ReturnDocument.AFTER)
+            # update_one, not find_one_and_update: the embedded engine reads the document
+            # three times for the latter, and everything to return is at hand.
+            self.ledger.update_one({"_id": order_id, "status": "reserving"}, update, upsert=True)
         except DuplicateKeyError:
             return None  # the entry exists with another status: closed meanwhile
+        return {"_id": order_id, "status": to_status, **fields, outbox.OUTBOX: list(events)}
 
     def clear_held(self, order_id: str) -> None:
         """The order's reservations have ended (released or sold): nothing is held."""
