@@ -3,6 +3,9 @@ of the order saga. Entrypoints only: the work is in shops.py, near.py and reserv
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import eventlet
 from nameko.rpc import rpc
 
@@ -125,6 +128,7 @@ class CatalogService(ServiceBase):
     def on_order_delivered(self, payload: dict) -> None:
         self._close(load_event(payload, "order_delivered"), reservations.sell_for_order)
 
-    def _close(self, event: dict, close) -> None:
+    def _close(self, event: dict,
+               close: Callable[[CatalogStore, dict, datetime], int]) -> None:
         with self.order_locks.hold(event["data"]["order_id"]):
             close(self.store, event, self.clock.now())

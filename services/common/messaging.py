@@ -90,7 +90,7 @@ class EventPublisher(DependencyProvider):
         self.publisher.stop()
 
     def kill(self) -> None:
-        self.publisher._close()
+        self.publisher.close()
 
     def get_dependency(self, worker_ctx: Any) -> Publish:
         return Publish(self.publisher)

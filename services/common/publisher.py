@@ -64,7 +64,7 @@ class BatchPublisher:
             self.queue.put(None)
             self._thread.wait()
             self._thread = None
-        self._close()
+        self.close()
 
     def _pump(self) -> None:
         while True:
@@ -84,7 +84,7 @@ class BatchPublisher:
             try:
                 self._send(envelopes)
             except Exception as exc:  # the connection is suspect: a fresh one next time
-                self._close()
+                self.close()
                 for _events, done in batch:
                     done.send_exception(PublishFailed(f"{type(exc).__name__}: {exc}"))
             else:
@@ -139,7 +139,8 @@ class BatchPublisher:
         self._nacked = True
         self._on_ack(tag, multiple)
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Drop the connection (the next batch opens a new one)."""
         conn, self._conn, self._channel = self._conn, None, None
         if conn is not None:
             try:
