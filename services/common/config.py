@@ -29,6 +29,12 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_GRACE_SECONDS": 3.0,
     "EVENT_MAX_ATTEMPTS": 5,
     "EVENT_RETRY_BASE_MS": 500,
+    # RabbitMQ (docs/operations.md): quorum queues for a cluster; 0 keeps classic queues.
+    "AMQP_QUORUM_QUEUES": True,
+    # Unacknowledged messages per consumer; 0: one per nameko worker (max_workers).
+    "AMQP_PREFETCH": 0,
+    # Port of the service's Prometheus /metrics; 0: none (several services share a host).
+    "METRICS_PORT": 0,
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,

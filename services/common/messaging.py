@@ -26,18 +26,23 @@ from nameko.events import EventDispatcher, EventHandler
 from nameko.messaging import QueueConsumer
 from nameko.rpc import RpcConsumer
 
+from services.common import metrics, queues
 from services.common.config import setting
 from services.common.events import InvalidEvent
 
 ATTEMPTS_HEADER = "x-lifecircle-attempts"
 DEAD_LETTER_EXCHANGE = Exchange("lifecircle.dead-letters", type="fanout", durable=True)
-DEAD_LETTER_QUEUE = Queue(
-    "lifecircle.dead-letters", exchange=DEAD_LETTER_EXCHANGE, routing_key="#", durable=True
-)
+DEAD_LETTER_QUEUE_NAME = "lifecircle.dead-letters"
 MAX_RETRY_DELAY_MS = 60_000
 
 
-def retry_queue_for(queue_name: str) -> Queue:
+def dead_letter_queue(config: dict | None) -> Queue:
+    """The one queue of dead letters (a quorum queue unless AMQP_QUORUM_QUEUES is off)."""
+    return Queue(DEAD_LETTER_QUEUE_NAME, exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
+                 durable=True, queue_arguments=queues.durable_arguments(config))
+
+
+def retry_queue_for(queue_name: str, config: dict | None = None) -> Queue:
     """A holding queue whose expired messages go back to the consumer's queue."""
     return Queue(
         f"{queue_name}.retry",
@@ -47,6 +52,7 @@ def retry_queue_for(queue_name: str) -> Queue:
         queue_arguments={
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": queue_name,
+            **queues.durable_arguments(config, dead_lettering=True),
         },
     )
 
@@ -57,7 +63,12 @@ def retry_delay_ms(attempt: int, base_ms: int) -> int:
 
 
 class EventPublisher(EventDispatcher):
-    """``self.publish(envelope)`` sends an envelope as an event of this service."""
+    """``self.publish(envelope)`` sends an envelope as an event of this service, confirmed by
+    the broker before the outbox entry is marked published."""
+
+    def __init__(self, **publisher_options: Any) -> None:
+        publisher_options.setdefault("use_confirms", True)
+        super().__init__(**publisher_options)
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         dispatch = super().get_dependency(worker_ctx)
@@ -72,27 +83,27 @@ class ReliableEventHandler(EventHandler):
     def setup(self) -> None:
         super().setup()
         config = self.container.config
+        self.queue = queues.as_durable(self.queue, config)
         self.max_attempts = setting(config, "EVENT_MAX_ATTEMPTS")
         self.retry_base_ms = setting(config, "EVENT_RETRY_BASE_MS")
-        self.retry_queue = retry_queue_for(self.queue.name)
+        self.retry_queue = retry_queue_for(self.queue.name, config)
+        self.dead_letter_queue = dead_letter_queue(config)
         self.publisher = Publisher(
             setting(config, "AMQP_URI"), use_confirms=True, serializer="json"
         )
 
     def start(self) -> None:
-        # Declared at every start-up: a broker that lost them gets them back.
-        from kombu import Connection
-
-        with Connection(self.publisher.amqp_uri) as conn:
-            channel = conn.default_channel
-            self.retry_queue(channel).declare()
-            DEAD_LETTER_EXCHANGE(channel).declare()
-            DEAD_LETTER_QUEUE(channel).declare()
+        # Declared at every start-up: a broker that lost them gets them back, and a queue left
+        # with another type (classic vs quorum) stops the start with a clear error.
+        queues.declare(self.publisher.amqp_uri, self.queue, self.retry_queue,
+                       DEAD_LETTER_EXCHANGE, self.dead_letter_queue)
         super().start()
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None):
+        service, event_type = self.container.service_name, self.event_type
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            metrics.EVENTS.labels(service, event_type, "handled").inc()
             return
         error = exc_info[1]
         headers = dict(message.headers or {})
@@ -101,7 +112,9 @@ class ReliableEventHandler(EventHandler):
         try:
             if isinstance(error, InvalidEvent) or attempts >= self.max_attempts:
                 self._dead_letter(message, headers, error, attempts)
+                outcome = "dead_lettered"
             else:
+                outcome = "retried"
                 self.publisher.publish(
                     message.payload,
                     exchange=None,
@@ -115,6 +128,7 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.requeue_message(message)
             return
         self.queue_consumer.ack_message(message)
+        metrics.EVENTS.labels(service, event_type, outcome).inc()
 
     def _dead_letter(self, message: Any, headers: dict, error: BaseException, attempts: int):
         headers.update(
@@ -131,7 +145,7 @@ class ReliableEventHandler(EventHandler):
             exchange=DEAD_LETTER_EXCHANGE,
             routing_key=self.queue.name,
             headers=headers,
-            declare=[DEAD_LETTER_QUEUE],
+            declare=[self.dead_letter_queue],
         )
 
 
@@ -167,6 +181,17 @@ def _reply_or_requeue(self: Any, message: Any, result: Any, exc_info: Any) -> An
         return result, exc_info
 
 
+# Quorum queues and a prefetch for nameko's own consumers (RPC request queues; event handler
+# queues are made durable in ReliableEventHandler.setup). Reply queues stay classic: exclusive.
+def _durable_rpc_queue_setup(self: Any) -> None:
+    _rpc_consumer_setup(self)
+    self.queue = queues.as_durable(self.queue, self.container.config)
+
+
+_rpc_consumer_setup = RpcConsumer.setup
+RpcConsumer.setup = _durable_rpc_queue_setup
+QueueConsumer.prefetch_count = property(
+    lambda self: queues.prefetch(self.container.config, self.container.max_workers))
 QueueConsumer.ack_message = _tolerant(QueueConsumer.ack_message)
 QueueConsumer.requeue_message = _tolerant(QueueConsumer.requeue_message)
 _send_rpc_reply = RpcConsumer.handle_result

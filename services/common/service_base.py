@@ -1,4 +1,5 @@
-"""What every nameko service has: its logger, clock, event publisher, outbox relay and ping."""
+"""What every nameko service has: its logger, clock, event publisher, metrics, outbox relay and
+ping."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from services.common.clock import ClockProvider
 from services.common.config import setting
 from services.common.logs import WorkerLog
 from services.common.messaging import EventPublisher
+from services.common.metrics import ServiceMetrics
 
 # Timer intervals are fixed when the class is defined, so they come from the environment.
 RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "2"))
@@ -29,6 +31,7 @@ class ServiceBase:
     clock = ClockProvider()
     publish = EventPublisher()
     log = WorkerLog()
+    metrics = ServiceMetrics()  # subclasses may pass their own gauges
 
     @rpc
     def ping(self) -> dict[str, Any]:

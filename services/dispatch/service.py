@@ -28,9 +28,11 @@ from services.common.errors import (
 from services.common.events import load_event
 from services.common.geo import candidate_cells, cell_for, haversine_m
 from services.common.messaging import event_handler
+from services.common.metrics import ServiceMetrics
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider, open_database
 from services.dispatch import domain, records, schemas
+from services.dispatch.metrics import repair_gauges
 from services.dispatch.store import SEARCH_RES, DispatchStore
 
 # Timer intervals are fixed when the class is defined, so they come from the environment.
@@ -137,6 +139,7 @@ def rank_nearby(store: DispatchStore, repair: dict[str, Any], now: datetime,
 class DispatchService(ServiceBase):
     name = "dispatch"
     store = DispatchStoreProvider(DispatchStore, "dispatch")
+    metrics = ServiceMetrics(repair_gauges)
 
     # ------------------------------------------------------------ technicians
 

@@ -75,6 +75,13 @@ class NotifyStore:
         self.notices.create_index("active")
         self.notices.create_index("fanout_pending")
         self.notices.create_index("idempotency_key", unique=True, sparse=True)
+        # Inbox pages and streams sort by seq; timers find due items by status and time.
+        self.notifications.create_index([("recipient_id", 1), ("held", 1), ("seq", -1)])
+        self.notifications.create_index([("recipient_id", 1), ("seq", 1)])
+        self.notifications.create_index([("expire_day", 1), ("expire_at", 1)])
+        self.deliveries.create_index([("status", 1), ("next_attempt_at", 1)])
+        self.deliveries.create_index([("status", 1), ("updated_at", -1)])
+        self.webhooks.create_index([("owner_id", 1), ("created_at", 1)])
         top = list(self.notifications.find({"seq": {"$ne": None}}, {"seq": 1})
                    .sort("seq", -1).limit(1))
         self._seq = self._floor = top[0]["seq"] if top else 0

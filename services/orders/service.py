@@ -12,9 +12,11 @@ from services.common.config import setting
 from services.common.errors import BadRequest, Conflict, Forbidden, NotFound, load_or_raise
 from services.common.events import load_event
 from services.common.messaging import event_handler
+from services.common.metrics import ServiceMetrics
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
 from services.orders import domain, schemas
+from services.orders.metrics import order_gauges
 from services.orders.store import OrdersStore
 
 TIMER_SECONDS = float(os.environ.get("ORDER_TIMER_SECONDS", "5"))
@@ -23,6 +25,7 @@ TIMER_SECONDS = float(os.environ.get("ORDER_TIMER_SECONDS", "5"))
 class OrdersService(ServiceBase):
     name = "orders"
     store = StoreProvider(OrdersStore, "orders")
+    metrics = ServiceMetrics(order_gauges)
 
     @rpc
     def place_order(self, actor: dict, idempotency_key: str, order: dict) -> dict:
