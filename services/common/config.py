@@ -14,6 +14,8 @@ DEFAULTS: dict[str, Any] = {
     "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/",
     # Empty: embedded store under DATA_DIR. A mongodb:// URL: a real MongoDB.
     "MONGO_URL": "",
+    # Prefix of the database names on MongoDB (several environments or test runs on one server).
+    "MONGO_DB_PREFIX": "",
     "DATA_DIR": "data",
     "CITY_TZ": "Asia/Shanghai",
     # Orders

@@ -86,13 +86,15 @@ def mongo_client_options(mongo_url: str) -> dict[str, Any]:
     return options
 
 
-def open_database(name: str, mongo_url: str = "", data_dir: str = "data") -> Database:
-    """Open the database called ``name`` on a MongoDB server or in the embedded store."""
+def open_database(name: str, mongo_url: str = "", data_dir: str = "data",
+                  prefix: str = "") -> Database:
+    """Open the database called ``name`` (``prefix + name`` on a MongoDB server) on a MongoDB
+    server or in the embedded store."""
     if mongo_url.startswith(("mongodb://", "mongodb+srv://")):
         import pymongo
 
         client = pymongo.MongoClient(mongo_url, **mongo_client_options(mongo_url))
-        return Database(client[name], client, None)
+        return Database(client[prefix + name], client, None)
     if mongo_url:
         raise ValueError("MONGO_URL must start with mongodb:// or mongodb+srv:// (or be empty)")
 
@@ -124,7 +126,8 @@ class StoreProvider(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.database = open_database(
-            self.db_name, setting(config, "MONGO_URL"), setting(config, "DATA_DIR")
+            self.db_name, setting(config, "MONGO_URL"), setting(config, "DATA_DIR"),
+            setting(config, "MONGO_DB_PREFIX"),
         )
         self.store = self.store_cls(self.database.db)
         self.store.ensure_indexes()

@@ -61,7 +61,8 @@ class DispatchStoreProvider(StoreProvider):
     def setup(self) -> None:
         config = self.container.config
         self.database = open_database(
-            self.db_name, setting(config, "MONGO_URL"), setting(config, "DATA_DIR"))
+            self.db_name, setting(config, "MONGO_URL"), setting(config, "DATA_DIR"),
+            setting(config, "MONGO_DB_PREFIX"))
         self.store = DispatchStore(self.database.db, cache=setting(config, "DISPATCH_TECH_CACHE"))
         self.store.ensure_indexes()
 
