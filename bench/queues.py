@@ -1,6 +1,6 @@
 """Quorum queues against classic queues, in one run on this machine's broker.
 
-    .venv/bin/python -m bench.queues [--calls 500] [--events 1000]
+    .venv/bin/python -m bench.queues [--calls 500] [--events 1000] [--rounds 3]
 
 For each queue type, in a private vhost, one nameko container with an RPC method and a
 reliable event handler (the project's own), then:
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 import eventlet
@@ -84,13 +85,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="classic and quorum alternate this many times (a shared machine)")
     args = parser.parse_args()
-    rows = measure("classic", False, args.calls, args.events)
-    rows += measure("quorum", True, args.calls, args.events)
+    rows: list[dict] = []
+    for _ in range(args.rounds):
+        rows += measure("classic", False, args.calls, args.events)
+        rows += measure("quorum", True, args.calls, args.events)
     print_table(rows)
     for kind in ("rpc", "events"):
-        classic, quorum = (r for r in rows if r["name"].startswith(kind))
-        print(f"{kind}: quorum / classic = {quorum['rate_per_s'] / classic['rate_per_s']:.2f}")
+        rates = {label: statistics.median(r["rate_per_s"] for r in rows
+                                          if r["name"].startswith(kind) and label in r["name"])
+                 for label in ("classic", "quorum")}
+        print(f"{kind}: median rate classic {rates['classic']}/s, quorum {rates['quorum']}/s, "
+              f"quorum / classic = {rates['quorum'] / rates['classic']:.2f}")
 
 
 if __name__ == "__main__":
