@@ -62,8 +62,9 @@ def declare(amqp_uri: str, *entities: Any) -> None:
             except PreconditionFailed as exc:
                 raise QueueTypeClash(
                     f"{getattr(entity, 'name', entity)!r} exists on the broker with other "
-                    f"arguments ({exc}). A queue's type cannot change: drain and delete it "
-                    f"(rabbitmqctl delete_queue NAME), or set AMQP_QUORUM_QUEUES to match it."
+                    f"arguments ({exc}). A queue's type cannot change: stop the services, let it "
+                    f"drain and delete it (python -m services.common.broker "
+                    f"drop-classic-queues), or set AMQP_QUORUM_QUEUES to match it."
                 ) from None
         channel.close()
 

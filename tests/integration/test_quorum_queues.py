@@ -85,7 +85,7 @@ def test_a_queue_of_the_old_type_on_the_broker_stops_the_start_with_a_clear_erro
         Queue("evt-orders-order_placed--clash_probe.handle", durable=True)(
             conn.channel()).declare()
     container = container_factory(ClashProbe, service_config)
-    with pytest.raises(QueueTypeClash, match="delete_queue"):
+    with pytest.raises(QueueTypeClash, match="drop-classic-queues"):
         container.start()
 
 

@@ -55,3 +55,18 @@ def test_arrivals_split_at_exactly_15_minutes_after_the_request():
     arrivals = [{"requested_at": at, "arrived_at": at + timedelta(minutes=m)}
                 for m in (3, 15, 15.1, 40)]
     assert arrivals_by_promise(arrivals) == {"true": 2, "false": 2}
+
+
+def test_only_our_empty_unused_classic_queues_are_dropped_for_quorum_ones():
+    from services.common.broker import classic_queues_to_drop
+
+    listing = "\n".join([
+        "evt-orders-order_placed--catalog.on_order_placed\tclassic\t0\t0",
+        "evt-orders-order_placed--catalog.on_order_placed.retry\tclassic\t3\t0",
+        "rpc-orders\tclassic\t0\t1",
+        "lifecircle.dead-letters\tquorum\t0\t0",
+        "someone-elses-queue\tclassic\t0\t0",
+    ])
+    assert classic_queues_to_drop(listing) == (
+        ["evt-orders-order_placed--catalog.on_order_placed"],
+        ["evt-orders-order_placed--catalog.on_order_placed.retry", "rpc-orders"])
