@@ -22,6 +22,7 @@ from amqp.exceptions import AMQPError
 from kombu import Exchange, Queue
 from kombu.exceptions import KombuError
 from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import EventDispatcher, EventHandler
 from nameko.messaging import QueueConsumer
 from nameko.rpc import RpcConsumer
@@ -91,13 +92,11 @@ class ReliableEventHandler(EventHandler):
         self.publisher = Publisher(
             setting(config, "AMQP_URI"), use_confirms=True, serializer="json"
         )
-
-    def start(self) -> None:
-        # Declared at every start-up: a broker that lost them gets them back, and a queue left
-        # with another type (classic vs quorum) stops the start with a clear error.
+        # Declared at every start-up: a broker that lost them gets them back. Here in setup,
+        # before any consumer starts: a queue left with another type (classic vs quorum) must
+        # stop the start with a clear error, not leave a consumer retrying it for ever.
         queues.declare(self.publisher.amqp_uri, self.queue, self.retry_queue,
                        DEAD_LETTER_EXCHANGE, self.dead_letter_queue)
-        super().start()
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None):
         service, event_type = self.container.service_name, self.event_type
@@ -185,7 +184,9 @@ def _reply_or_requeue(self: Any, message: Any, result: Any, exc_info: Any) -> An
 # queues are made durable in ReliableEventHandler.setup). Reply queues stay classic: exclusive.
 def _durable_rpc_queue_setup(self: Any) -> None:
     _rpc_consumer_setup(self)
-    self.queue = queues.as_durable(self.queue, self.container.config)
+    config = self.container.config
+    self.queue = queues.as_durable(self.queue, config)
+    queues.declare(config[AMQP_URI_CONFIG_KEY], self.queue)  # a clash fails here, clearly
 
 
 _rpc_consumer_setup = RpcConsumer.setup

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from urllib.parse import urlparse
 
+import eventlet
 import pytest
 from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Queue
@@ -39,6 +40,10 @@ class ClashProbe:
     @event_handler("orders", "order_placed")
     def handle(self, payload):
         return payload
+
+    @rpc
+    def ping(self):
+        return "pong"
 
 
 def is_quorum(amqp_uri: str, name: str) -> bool:
@@ -78,14 +83,19 @@ def test_with_quorum_queues_off_the_queues_are_classic(container_factory, servic
         container.stop()
 
 
+@pytest.mark.parametrize("queue", ["evt-orders-order_placed--clash_probe.handle",
+                                   "rpc-clash_probe"])
 def test_a_queue_of_the_old_type_on_the_broker_stops_the_start_with_a_clear_error(
-        container_factory, service_config):
+        container_factory, service_config, queue):
     uri = service_config["AMQP_URI"]
+    names = ("evt-orders-order_placed--clash_probe.handle", "rpc-clash_probe")
     with Connection(uri) as conn:  # what an older release left on a developer's broker
-        Queue("evt-orders-order_placed--clash_probe.handle", durable=True)(
-            conn.channel()).declare()
+        for name in names:
+            conn.channel().queue_delete(name)
+        Queue(queue, durable=True)(conn.channel()).declare()
     container = container_factory(ClashProbe, service_config)
-    with pytest.raises(QueueTypeClash, match="drop-classic-queues"):
+    # Failing in setup, before any consumer starts, whatever order extensions start in.
+    with eventlet.Timeout(30), pytest.raises(QueueTypeClash, match="drop-classic-queues"):
         container.start()
 
 
