@@ -37,6 +37,8 @@ class CatalogStore:
         self.products.create_index("merchant_id")
         self.products.create_index("h3_cell")
         self.products.create_index("name_keys")
+        # A shop's goods page: its products on sale, oldest first.
+        self.products.create_index([("merchant_id", 1), ("deleted", 1), ("created_at", 1)])
         outbox.ensure_outbox_index(self.ledger)
         self._backfill_name_keys()
         self._migrate_reservation_lists()

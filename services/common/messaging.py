@@ -23,11 +23,13 @@ from kombu import Exchange, Queue
 from kombu.exceptions import KombuError
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 from nameko.rpc import RpcConsumer
 
+from services.common import metrics, queues
 from services.common.config import setting
 from services.common.events import InvalidEvent
 from services.common.publisher import BatchPublisher
@@ -35,13 +37,17 @@ from services.common.times import iso
 
 ATTEMPTS_HEADER = "x-lifecircle-attempts"
 DEAD_LETTER_EXCHANGE = Exchange("lifecircle.dead-letters", type="fanout", durable=True)
-DEAD_LETTER_QUEUE = Queue(
-    "lifecircle.dead-letters", exchange=DEAD_LETTER_EXCHANGE, routing_key="#", durable=True
-)
+DEAD_LETTER_QUEUE_NAME = "lifecircle.dead-letters"
 MAX_RETRY_DELAY_MS = 60_000
 
 
-def retry_queue_for(queue_name: str) -> Queue:
+def dead_letter_queue(config: dict | None) -> Queue:
+    """The one queue of dead letters (a quorum queue unless AMQP_QUORUM_QUEUES is off)."""
+    return Queue(DEAD_LETTER_QUEUE_NAME, exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
+                 durable=True, queue_arguments=queues.durable_arguments(config))
+
+
+def retry_queue_for(queue_name: str, config: dict | None = None) -> Queue:
     """A holding queue whose expired messages go back to the consumer's queue."""
     return Queue(
         f"{queue_name}.retry",
@@ -51,6 +57,7 @@ def retry_queue_for(queue_name: str) -> Queue:
         queue_arguments={
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": queue_name,
+            **queues.durable_arguments(config, dead_lettering=True),
         },
     )
 
@@ -100,27 +107,25 @@ class ReliableEventHandler(EventHandler):
     def setup(self) -> None:
         super().setup()
         config = self.container.config
+        self.queue = queues.as_durable(self.queue, config)
         self.max_attempts = setting(config, "EVENT_MAX_ATTEMPTS")
         self.retry_base_ms = setting(config, "EVENT_RETRY_BASE_MS")
-        self.retry_queue = retry_queue_for(self.queue.name)
+        self.retry_queue = retry_queue_for(self.queue.name, config)
+        self.dead_letter_queue = dead_letter_queue(config)
         self.publisher = Publisher(
             setting(config, "AMQP_URI"), use_confirms=True, serializer="json"
         )
-
-    def start(self) -> None:
-        # Declared at every start-up: a broker that lost them gets them back.
-        from kombu import Connection
-
-        with Connection(self.publisher.amqp_uri) as conn:
-            channel = conn.default_channel
-            self.retry_queue(channel).declare()
-            DEAD_LETTER_EXCHANGE(channel).declare()
-            DEAD_LETTER_QUEUE(channel).declare()
-        super().start()
+        # Declared at every start-up: a broker that lost them gets them back. Here in setup,
+        # before any consumer starts: a queue left with another type (classic vs quorum) must
+        # stop the start with a clear error, not leave a consumer retrying it for ever.
+        queues.declare(self.publisher.amqp_uri, self.queue, self.retry_queue,
+                       DEAD_LETTER_EXCHANGE, self.dead_letter_queue)
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None):
+        service, event_type = self.container.service_name, self.event_type
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            metrics.EVENTS.labels(service, event_type, "handled").inc()
             return
         error = exc_info[1]
         headers = dict(message.headers or {})
@@ -129,7 +134,9 @@ class ReliableEventHandler(EventHandler):
         try:
             if isinstance(error, InvalidEvent) or attempts >= self.max_attempts:
                 self._dead_letter(message, headers, error, attempts)
+                outcome = "dead_lettered"
             else:
+                outcome = "retried"
                 self.publisher.publish(
                     message.payload,
                     exchange=None,
@@ -143,6 +150,7 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.requeue_message(message)
             return
         self.queue_consumer.ack_message(message)
+        metrics.EVENTS.labels(service, event_type, outcome).inc()
 
     def _dead_letter(self, message: Any, headers: dict, error: BaseException, attempts: int):
         headers.update(
@@ -159,7 +167,7 @@ class ReliableEventHandler(EventHandler):
             exchange=DEAD_LETTER_EXCHANGE,
             routing_key=self.queue.name,
             headers=headers,
-            declare=[DEAD_LETTER_QUEUE],
+            declare=[self.dead_letter_queue],
         )
 
 
@@ -207,6 +215,19 @@ def _reply_or_requeue(self: Any, message: Any, result: Any, exc_info: Any) -> An
         return result, exc_info
 
 
+# Quorum queues and a prefetch for nameko's own consumers (RPC request queues; event handler
+# queues are made durable in ReliableEventHandler.setup). Reply queues stay classic: exclusive.
+def _durable_rpc_queue_setup(self: Any) -> None:
+    _rpc_consumer_setup(self)
+    config = self.container.config
+    self.queue = queues.as_durable(self.queue, config)
+    queues.declare(config[AMQP_URI_CONFIG_KEY], self.queue)  # a clash fails here, clearly
+
+
+_rpc_consumer_setup = RpcConsumer.setup
+RpcConsumer.setup = _durable_rpc_queue_setup
+QueueConsumer.prefetch_count = property(
+    lambda self: queues.prefetch(self.container.config, self.container.max_workers))
 QueueConsumer.ack_message = _tolerant(QueueConsumer.ack_message)
 QueueConsumer.requeue_message = _tolerant(QueueConsumer.requeue_message)
 _send_rpc_reply = RpcConsumer.handle_result

@@ -1,4 +1,5 @@
-"""What every nameko service has: its logger, clock, event publisher, outbox relay and ping."""
+"""What every nameko service has: its logger, clock, event publisher, metrics, outbox relay and
+ping."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from services.common.clock import ClockProvider
 from services.common.config import setting
 from services.common.logs import WorkerLog, get_logger
 from services.common.messaging import EventPublisher
+from services.common.metrics import ServiceMetrics
 from services.common.publisher import PublishFailed
 from services.common.refusals import Forbidden
 from services.common.subjects import valid_subject
@@ -28,6 +30,7 @@ class ServiceBase:
     clock = ClockProvider()
     publish = EventPublisher()
     log = WorkerLog()
+    metrics = ServiceMetrics()  # subclasses may pass their own gauges
 
     @rpc
     def ping(self) -> dict[str, Any]:

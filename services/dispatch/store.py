@@ -63,6 +63,15 @@ class DispatchStore:
         self.repairs.create_index("resident_id")
         self.repairs.create_index("technician_id")
         self.repairs.create_index("requested_at")
+        # Pages sort by these; timers find due items by status and due time.
+        self.technicians.create_index("name")
+        self.technicians.create_index([("status", 1), ("name", 1)])
+        self.technicians.create_index([("skills", 1), ("name", 1)])
+        for field in ("status", "resident_id", "technician_id"):
+            self.repairs.create_index([(field, 1), ("requested_at", -1)])
+        self.repairs.create_index([("status", 1), ("due_by", 1)])
+        self.repairs.create_index([("status", 1), ("accept_by", 1)])
+        self.repairs.create_index("arrived_at")  # the metrics' last hour of arrivals
         outbox.ensure_outbox_index(self.repairs)
         if self.cache_enabled:
             self._techs.clear()
@@ -238,6 +247,13 @@ class DispatchStore:
     def overdue_acceptances(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         return list(self.repairs.find({"status": "assigned", "accept_by": {"$lte": now}})
                     .limit(limit))
+
+    def count_with_status(self, status: str) -> int:
+        return self.repairs.count_documents({"status": status})
+
+    def arrived_since(self, since: datetime, limit: int = 100_000) -> list[dict[str, Any]]:
+        return list(self.repairs.find({"arrived_at": {"$gte": since}},
+                                      {"requested_at": 1, "arrived_at": 1}).limit(limit))
 
     def requested_between(self, start: datetime, end: datetime, limit: int = 100_000
                           ) -> list[dict[str, Any]]:

@@ -8,16 +8,19 @@ from nameko.rpc import rpc
 from services.common.config import setting
 from services.common.events import load_event
 from services.common.messaging import event_handler
+from services.common.metrics import ServiceMetrics
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
 from services.common.timers import timer_every
 from services.orders import actions, records, saga
+from services.orders.metrics import order_gauges
 from services.orders.store import OrdersStore
 
 
 class OrdersService(ServiceBase):
     name = "orders"
     store = StoreProvider(OrdersStore, "orders")
+    metrics = ServiceMetrics(order_gauges)
 
     @rpc
     def place_order(self, actor: dict, idempotency_key: str, order: dict) -> dict:

@@ -21,6 +21,11 @@ class OrdersStore:
         self.orders.create_index("resident_id")
         self.orders.create_index("merchant_owner_id")
         self.orders.create_index("status")
+        # Pages: a resident's or a merchant's orders, newest first.
+        self.orders.create_index([("resident_id", 1), ("created_at", -1)])
+        self.orders.create_index([("merchant_owner_id", 1), ("created_at", -1)])
+        # The acceptance timer: confirmed orders by due time.
+        self.orders.create_index([("status", 1), ("accept_by", 1)])
         outbox.ensure_outbox_index(self.orders)
 
     def outbox_collections(self) -> list[Any]:
@@ -58,6 +63,9 @@ class OrdersStore:
         total = self.orders.count_documents(query)
         docs = list(self.orders.find(query).sort("created_at", -1).skip(skip).limit(limit))
         return docs, total
+
+    def count_with_status(self, status: str) -> int:
+        return self.orders.count_documents({"status": status})
 
     def overdue_confirmations(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         return list(self.orders.find({"status": "confirmed", "accept_by": {"$lte": now}})
