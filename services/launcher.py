@@ -6,12 +6,15 @@ end-to-end and fault tests, so what they test is what a developer runs.
 from __future__ import annotations
 
 import argparse
+import logging
+import logging.handlers
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -63,12 +66,14 @@ class System:
 
     def start(self, name: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
-        self.procs[name] = subprocess.Popen(
-            self.command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        self.procs[name] = proc = subprocess.Popen(
+            self.command(name), cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop children in order
         )
-        log.close()
+        threading.Thread(target=copy_rotating, name=f"log-{name}", daemon=True, args=(
+            proc.stdout, self.log_dir / f"{name}.log", int(setting(self.env, "LOG_MAX_BYTES")),
+            int(setting(self.env, "LOG_BACKUPS")))).start()
 
     def start_all(self) -> None:
         for name in SERVICES:
@@ -126,6 +131,20 @@ class System:
                 proc.wait(timeout=10)
 
 
+def copy_rotating(stream, path: Path, max_bytes: int, backups: int) -> None:
+    """A process's output into ``path``, rotated by size (``path.1`` ... ``path.<backups>``)."""
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes,
+                                                   backupCount=backups, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        for line in iter(stream.readline, b""):
+            handler.emit(logging.makeLogRecord(
+                {"msg": line.decode("utf-8", "replace").rstrip("\n")}))
+    finally:
+        handler.close()
+        stream.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -159,7 +178,9 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(setting(None, "DATA_DIR")).absolute()
-    env = {"LIFECIRCLE_DEV_TOKENS": os.environ.get("LIFECIRCLE_DEV_TOKENS", "1")}
+    env = {"LIFECIRCLE_DEV_TOKENS": os.environ.get("LIFECIRCLE_DEV_TOKENS", "1"),
+           # a developer follows one order through every process: a line per request/event
+           "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info")}
     system = System(data_dir, args.bind, env)
 
     def shutdown(*_args: object) -> None:

@@ -16,6 +16,11 @@ DEFAULTS: dict[str, Any] = {
     "MONGO_URL": "",
     "DATA_DIR": "data",
     "CITY_TZ": "Asia/Shanghai",
+    # Logs: warning keeps them to what an operator reads; info adds a line per request, RPC
+    # and event (make run uses info). Rotated by size by whoever writes the files.
+    "LOG_LEVEL": "warning",
+    "LOG_MAX_BYTES": 50 * 1024 * 1024,
+    "LOG_BACKUPS": 5,
     # Orders
     "ORDER_ACCEPT_TIMEOUT_SECONDS": 600,
     "ORDER_TIMER_SECONDS": 5.0,
@@ -29,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_GRACE_SECONDS": 3.0,
     "EVENT_MAX_ATTEMPTS": 5,
     "EVENT_RETRY_BASE_MS": 500,
+    # Gateway: how long a worker may serve a public catalog read from memory (0: never);
+    # change events refresh it sooner (services/gateway/readcache.py)
+    "GATEWAY_READ_CACHE_SECONDS": 0.5,
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,

@@ -10,6 +10,8 @@ from flask import Flask, g, request
 from services.common.logs import configure, get_logger
 from services.gateway import errors
 from services.gateway.api import make_api
+from services.gateway.catalog_events import CatalogSubscriber
+from services.gateway.readcache import ReadCache, ReadCacheMiddleware
 from services.gateway.routes import ROUTES
 from services.gateway.rpc import RpcClient
 from services.gateway.security import RateLimiter
@@ -23,11 +25,14 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     log = get_logger()
 
     app = Flask("lifecircle.gateway")
+    limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+    cache = ReadCache(settings.read_cache_seconds)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         TOKENS=settings.tokens,
         RPC=RpcClient(settings.amqp_uri, settings.rpc_timeout, settings.max_in_flight),
-        RATE_LIMITER=RateLimiter(settings.rate_per_second, settings.rate_burst),
+        RATE_LIMITER=limiter,
+        READ_CACHE=cache,
         AMQP_URI=settings.amqp_uri,
         JSON_AS_ASCII=False,
     )
@@ -59,4 +64,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         )
         return response
 
+    # Public catalog reads answered from this worker's memory, kept current by catalog events.
+    app.wsgi_app = ReadCacheMiddleware(app.wsgi_app, cache, settings.tokens, limiter)
+    if cache.enabled:
+        CatalogSubscriber(settings.amqp_uri, cache).start()
     return app

@@ -18,6 +18,7 @@ class GatewaySettings:
     rate_per_second: float
     rate_burst: int
     tokens: TokenSettings
+    read_cache_seconds: float = 0.0  # 0: no read cache (see readcache.py)
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -30,4 +31,5 @@ class GatewaySettings:
             rate_per_second=float(env("GATEWAY_RATE_PER_SECOND", "20")),
             rate_burst=int(env("GATEWAY_RATE_BURST", "40")),
             tokens=TokenSettings.from_env(),
+            read_cache_seconds=setting(None, "GATEWAY_READ_CACHE_SECONDS"),
         )
