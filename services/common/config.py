@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     # Gateway: how long a worker may serve a public catalog read from memory (0: never);
     # change events refresh it sooner (services/gateway/readcache.py)
     "GATEWAY_READ_CACHE_SECONDS": 0.5,
+    # Gateway: new orders get 503 overloaded while orders it accepted wait (or a new one
+    # would wait) longer than this for the saga's answer (0: never). With 1.5, accepted
+    # orders were answered within 5 s at twice the sustainable rate (tests/faults).
+    "GATEWAY_ORDER_BACKLOG_SECONDS": 1.5,
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,

@@ -8,9 +8,8 @@ import uuid
 from flask import Flask, g, request
 
 from services.common.logs import configure, get_logger
-from services.gateway import errors
+from services.gateway import backlog, catalog_events, errors
 from services.gateway.api import make_api
-from services.gateway.catalog_events import CatalogSubscriber
 from services.gateway.readcache import ReadCache, ReadCacheMiddleware
 from services.gateway.routes import ROUTES
 from services.gateway.rpc import RpcClient
@@ -27,12 +26,14 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     app = Flask("lifecircle.gateway")
     limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
     cache = ReadCache(settings.read_cache_seconds)
+    orders_backlog = backlog.Backlog(settings.order_backlog_seconds)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         TOKENS=settings.tokens,
         RPC=RpcClient(settings.amqp_uri, settings.rpc_timeout, settings.max_in_flight),
         RATE_LIMITER=limiter,
         READ_CACHE=cache,
+        ORDER_BACKLOG=orders_backlog,
         AMQP_URI=settings.amqp_uri,
         JSON_AS_ASCII=False,
     )
@@ -67,5 +68,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     # Public catalog reads answered from this worker's memory, kept current by catalog events.
     app.wsgi_app = ReadCacheMiddleware(app.wsgi_app, cache, settings.tokens, limiter)
     if cache.enabled:
-        CatalogSubscriber(settings.amqp_uri, cache).start()
+        catalog_events.subscribe(settings.amqp_uri, cache)
+    if orders_backlog.enabled:
+        backlog.subscribe(settings.amqp_uri, orders_backlog)
     return app

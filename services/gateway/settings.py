@@ -19,6 +19,7 @@ class GatewaySettings:
     rate_burst: int
     tokens: TokenSettings
     read_cache_seconds: float = 0.0  # 0: no read cache (see readcache.py)
+    order_backlog_seconds: float = 0.0  # 0: no shedding by the saga's backlog (backlog.py)
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -32,4 +33,5 @@ class GatewaySettings:
             rate_burst=int(env("GATEWAY_RATE_BURST", "40")),
             tokens=TokenSettings.from_env(),
             read_cache_seconds=setting(None, "GATEWAY_READ_CACHE_SECONDS"),
+            order_backlog_seconds=setting(None, "GATEWAY_ORDER_BACKLOG_SECONDS"),
         )
