@@ -65,7 +65,8 @@ class Backlog:
             # between orders would make a quiet shop look slow.
             sample = now - max(self._last_answer, accepted_at)
             self._last_answer = now
-            self._per_answer += PACE_WEIGHT * (sample - self._per_answer)
+            weight = PACE_WEIGHT if self._per_answer else 1.0  # the first sample as is
+            self._per_answer += weight * (sample - self._per_answer)
 
     def oldest_age(self) -> float:
         """Seconds the oldest unanswered order accepted here has waited (0: none)."""
