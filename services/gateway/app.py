@@ -8,7 +8,7 @@ import uuid
 from flask import Flask, g, request
 
 from services.common.logs import configure, get_logger
-from services.gateway import backlog, catalog_events, errors
+from services.gateway import backlog, catalog_events, errors, orders_events
 from services.gateway.api import make_api
 from services.gateway.readcache import ReadCache, ReadCacheMiddleware
 from services.gateway.routes import ROUTES
@@ -69,6 +69,6 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     app.wsgi_app = ReadCacheMiddleware(app.wsgi_app, cache, settings.tokens, limiter)
     if cache.enabled:
         catalog_events.subscribe(settings.amqp_uri, cache)
-    if orders_backlog.enabled:
-        backlog.subscribe(settings.amqp_uri, orders_backlog)
+    if cache.enabled or orders_backlog.enabled:
+        orders_events.subscribe(settings.amqp_uri, cache, orders_backlog)
     return app

@@ -20,10 +20,8 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from services.gateway.errors import ApiError
-from services.gateway.subscriber import EventSubscriber
 
 ANSWERS = ("order_confirmed", "order_rejected", "order_cancelled")
 PACE_WEIGHT = 0.1  # of the newest sample in the moving average of time per answer
@@ -97,10 +95,6 @@ class Backlog:
             self._waiting.clear()
             self._answered.clear()
 
-    def on_event(self, payload: Any) -> None:
-        if isinstance(payload, dict) and isinstance(payload.get("correlation_id"), str):
-            self.answered(payload["correlation_id"])
-
     def set_listening(self, listening: bool) -> None:
         self.forget()  # what happened while we were not listening is unknown
         self.listening = listening
@@ -113,10 +107,3 @@ class Backlog:
                 return
             del items[key]
 
-
-def subscribe(amqp_uri: str, backlog: Backlog) -> EventSubscriber:
-    subscriber = EventSubscriber(amqp_uri, "orders", ANSWERS, on_event=backlog.on_event,
-                                 on_subscribed=lambda: backlog.set_listening(True),
-                                 on_unsubscribed=lambda: backlog.set_listening(False))
-    subscriber.start()
-    return subscriber

@@ -1,20 +1,21 @@
-"""Public catalog reads served by the gateway without a round trip.
+"""Reads served by the gateway without a round trip.
 
-A shop, a product, a shop's goods, near-me and business types are the same for every caller,
-so each gateway worker keeps the answers it gave (the finished HTTP bytes) in memory and serves
-them again, in front of Flask, for at most ``GATEWAY_READ_CACHE_SECONDS``. Two things keep a
-copy honest:
+Public catalog reads (a shop, a product, a shop's goods, near-me, business types) are the same
+for every caller; a resident polling her order or her inbox asks the same question again and
+again. Each gateway worker keeps the answers it gave (the finished HTTP bytes) in memory and
+serves them again, in front of Flask, for at most ``GATEWAY_READ_CACHE_SECONDS``; per-person
+answers are kept per caller. What keeps a copy honest:
 
-- invalidation: each entry carries tags (``product:<id>``, ``merchant:<id>``, ``near``), and
-  the catalog's change events (``product_changed``, ``merchant_changed``, ``stock_reserved``;
-  see catalog_events.py) bump those tags' generations, so a copy made before the change is
-  never served after the event arrived. A write through this gateway bumps everything at once
-  (the writer reads its own write even before the event arrives).
-- a short lifetime: stock counts also move with every order the catalog reserves, releases or
-  sells, and only reservations announce themselves, so no copy outlives its lifetime; nor
-  does one outlive a lost subscription (the subscriber bumps everything when it reconnects).
+- invalidation: each entry carries tags (``product:<id>``, ``merchant:<id>``, ``goods:<id>``,
+  ``near``, ``order:<id>``, ``inbox:<sub>``). The catalog's change events (catalog_events.py)
+  and the orders' status events (orders_events.py) bump those tags' generations, so a copy
+  read before the change is never served after the event arrived. A write through this
+  worker bumps what it touched at once (the writer reads its own write).
+- a short lifetime: what no event announces (stock given back or sold, "open now", a new
+  notification) and events missed while a subscription reconnects (which outdates everything)
+  are bounded by it.
 
-Auth is unchanged: a hit is served only to a caller whose bearer token verifies and who is
+Auth is unchanged: a copy is served only to a caller whose bearer token verifies and who is
 within the rate limit; anyone else falls through to Flask, which answers exactly as before.
 """
 
@@ -36,16 +37,33 @@ from services.gateway.verified import VERIFIED
 log = get_logger()
 
 _ID = r"([a-z]{2,5}_[0-9a-f]{32})"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
-# (path pattern, tags of the answer given the match, whether a bearer token is needed)
-ROUTES: list[tuple[re.Pattern, Callable[[re.Match], tuple[str, ...]], bool]] = [
-    (re.compile(r"^/api/v1/business-types$"), lambda m: (), False),
-    (re.compile(rf"^/api/v1/products/{_ID}$"), lambda m: (f"product:{m[1]}",), True),
-    (re.compile(rf"^/api/v1/merchants/{_ID}$"), lambda m: (f"merchant:{m[1]}",), True),
-    (re.compile(rf"^/api/v1/merchants/{_ID}/products$"),
-     lambda m: (f"merchant:{m[1]}", f"goods:{m[1]}"), True),
-    (re.compile(r"^/api/v1/(merchants|products)$"), lambda m: ("near",), True),
+
+@dataclass(frozen=True)
+class Route:
+    pattern: re.Pattern
+    tags: Callable[[re.Match, str], tuple[str, ...]]  # (path match, caller's sub) -> tags
+    needs_auth: bool = True
+    per_caller: bool = False  # the answer depends on who asks: one copy per caller
+
+
+ROUTES = [
+    Route(re.compile(r"^/api/v1/business-types$"), lambda m, _: (), needs_auth=False),
+    Route(re.compile(rf"^/api/v1/products/{_ID}$"), lambda m, _: (f"product:{m[1]}",)),
+    Route(re.compile(rf"^/api/v1/merchants/{_ID}$"), lambda m, _: (f"merchant:{m[1]}",)),
+    Route(re.compile(rf"^/api/v1/merchants/{_ID}/products$"),
+          lambda m, _: (f"merchant:{m[1]}", f"goods:{m[1]}")),
+    Route(re.compile(r"^/api/v1/(merchants|products)$"), lambda m, _: ("near",)),
+    # Per person: a resident polling her order, an inbox. Order events and the person's own
+    # writes outdate them; the lifetime bounds the rest (new notifications).
+    Route(re.compile(rf"^/api/v1/orders/{_ID}$"), lambda m, _: (f"order:{m[1]}",),
+          per_caller=True),
+    Route(re.compile(r"^/api/v1/notifications$"), lambda m, sub: (f"inbox:{sub}",),
+          per_caller=True),
 ]
+_ORDER_WRITE = re.compile(rf"^/api/v1/orders/{_ID}/")
+
 
 # What a change to each kind of thing makes stale.
 def product_tags(product_id: str, merchant_id: str) -> tuple[str, ...]:
@@ -56,12 +74,16 @@ def merchant_tags(merchant_id: str) -> tuple[str, ...]:
     return (f"merchant:{merchant_id}", f"goods:{merchant_id}", "near")
 
 
-def route_of(path: str) -> tuple[tuple[str, ...], bool] | None:
-    """The tags and auth need of a cacheable public read, or None."""
-    for pattern, tags, needs_auth in ROUTES:
-        match = pattern.match(path)
+def order_tags(order_id: str) -> tuple[str, ...]:
+    return (f"order:{order_id}",)
+
+
+def route_of(path: str) -> tuple[Route, re.Match] | None:
+    """The route of a cacheable read, or None."""
+    for route in ROUTES:
+        match = route.pattern.match(path)
         if match:
-            return tags(match), needs_auth
+            return route, match
     return None
 
 
@@ -125,6 +147,10 @@ class ReadCache:
             return None
         return entry
 
+    def ageing(self, entry: Entry) -> bool:
+        """In the last quarter of its life: time for one reader to refresh it."""
+        return entry.expires - self.clock() < self.seconds / 4
+
     def put(self, key: str, entry: Entry) -> None:
         with self._lock:
             if len(self._entries) >= self.max_entries and key not in self._entries:
@@ -153,11 +179,6 @@ class ReadCache:
         self.generations.bump_all()
 
 
-def _is_catalog_write(method: str, path: str) -> bool:
-    return method not in ("GET", "HEAD", "OPTIONS") and path.startswith(
-        ("/api/v1/merchants", "/api/v1/products"))
-
-
 class ReadCacheMiddleware:
     """WSGI middleware in front of the Flask app (see the module's docstring)."""
 
@@ -168,14 +189,26 @@ class ReadCacheMiddleware:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
-        if _is_catalog_write(method, path):
-            return self._write(environ, start_response)
-        route = route_of(path) if method == "GET" and self.cache.enabled else None
-        if route is None:
+        if method not in SAFE_METHODS:
+            return self._write(environ, start_response, path)
+        found = route_of(path) if method == "GET" and self.cache.enabled else None
+        if found is None:
             return self.app(environ, start_response)
-        tags, needs_auth = route
+        route, match = found
+        who = self._caller(environ) if route.needs_auth else None
+        if route.needs_auth and who is None:
+            return self.app(environ, start_response)  # the view refuses it
+        tags = route.tags(match, who.sub if who else "")
         key = f"{path}?{environ.get('QUERY_STRING', '')}"
+        if route.per_caller:
+            key += f"#{who.sub}:{who.role}"
         entry = self.cache.get(key)
+        if entry is not None and self.cache.ageing(entry) and self.cache.lead(key) is None:
+            # Refresh ahead: this request reads anew while the others keep the copy.
+            try:
+                return self._fill(key, tags, environ, start_response)
+            finally:
+                self.cache.done(key)
         if entry is None:
             filling = self.cache.lead(key)
             if filling is None:
@@ -185,22 +218,27 @@ class ReadCacheMiddleware:
                     self.cache.done(key)
             filling.wait(self.FOLLOW_SECONDS)
             entry = self.cache.get(key)
-        if entry is not None and self._may_serve(environ, needs_auth):
+        if entry is not None and self._within_limit(who):
             return self._serve(entry, environ, start_response, path)
         return self.app(environ, start_response)  # errors, refusals: Flask answers
 
-    def _may_serve(self, environ: dict, needs_auth: bool) -> bool:
-        """As the view's own checks would decide; anything else is left to Flask."""
-        if not needs_auth:
-            return True
+    def _caller(self, environ: dict) -> Any:
+        """The verified caller, or None (Flask then answers 401 as the view would)."""
         scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return False
+            return None
         try:
-            who = VERIFIED.principal(self.tokens, token.strip())
+            return VERIFIED.principal(self.tokens, token.strip())
+        except AuthError:
+            return None
+
+    def _within_limit(self, who: Any) -> bool:
+        if who is None:
+            return True
+        try:
             self.limiter.check(f"sub:{who.sub}")
-        except (AuthError, ApiError):
-            return False
+        except ApiError:
+            return False  # Flask answers the 429
         return True
 
     def _serve(self, entry: Entry, environ: dict, start_response: Callable,
@@ -229,9 +267,16 @@ class ReadCacheMiddleware:
             self.cache.put(key, Entry(captured["status"], headers, body, stamp, tags, expires))
         return [body]
 
-    def _write(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def _write(self, environ: dict, start_response: Callable, path: str) -> Iterable[bytes]:
         try:
             return self.app(environ, start_response)
         finally:
             # The writer reads its own write here at once; other workers when the event comes.
-            self.cache.invalidate_all()
+            if path.startswith(("/api/v1/merchants", "/api/v1/products")):
+                self.cache.invalidate_all()
+            elif match := _ORDER_WRITE.match(path):
+                self.cache.invalidate(order_tags(match[1]))
+            elif path.startswith(("/api/v1/notifications", "/api/v1/me/")):
+                who = self._caller(environ)
+                if who is not None:
+                    self.cache.invalidate([f"inbox:{who.sub}"])

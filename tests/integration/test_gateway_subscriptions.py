@@ -6,7 +6,7 @@ from __future__ import annotations
 from nameko.standalone.events import event_dispatcher
 
 from services.common.events import make_event
-from services.gateway import backlog, catalog_events
+from services.gateway import backlog, catalog_events, orders_events
 from services.gateway.readcache import Entry, ReadCache
 from tests.helpers import wait_for
 
@@ -33,7 +33,7 @@ def test_a_product_changed_event_outdates_the_gateways_copy(amqp_uri):
 
 def test_an_order_confirmed_event_ends_its_wait_at_the_gateway(amqp_uri):
     gate = backlog.Backlog(1.0)
-    subscriber = backlog.subscribe(amqp_uri, gate)
+    subscriber = orders_events.subscribe(amqp_uri, ReadCache(60), gate)
     try:
         assert subscriber.subscribed.wait(15)
         wait_for(lambda: gate.listening, timeout=5, what="the gate listening")

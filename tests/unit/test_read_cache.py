@@ -46,10 +46,10 @@ def make(seconds=30.0):
     return ReadCacheMiddleware(app, cache, TOKENS, RateLimiter(0, 1)), app, cache, clock
 
 
-def get(middleware, path=f"/api/v1/products/{PRODUCT}", token=True, method="GET"):
+def get(middleware, path=f"/api/v1/products/{PRODUCT}", token=True, method="GET", sub="li"):
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": ""}
     if token:
-        environ["HTTP_AUTHORIZATION"] = f"Bearer {issue_token(TOKENS, 'li', 'resident')}"
+        environ["HTTP_AUTHORIZATION"] = f"Bearer {issue_token(TOKENS, sub, 'resident')}"
     seen = {}
 
     def start_response(status, headers, exc_info=None):
@@ -140,9 +140,52 @@ def test_an_event_that_cannot_be_read_outdates_everything():
     assert app.calls == 2
 
 
-def test_private_paths_are_never_kept():
+def test_lists_and_owner_only_paths_are_never_kept():
     middleware, app, _cache, _clock = make()
     for _ in range(2):
         get(middleware, path=f"/api/v1/products/{PRODUCT}/stock-history")
-        get(middleware, path="/api/v1/orders/ord_" + "d" * 32)
+        get(middleware, path="/api/v1/orders")
     assert app.calls == 4
+
+
+ORDER = "/api/v1/orders/ord_" + "d" * 32
+
+
+def test_an_order_is_kept_for_the_person_who_read_it_and_nobody_else():
+    middleware, app, _cache, _clock = make()
+    get(middleware, path=ORDER, sub="li")
+    assert get(middleware, path=ORDER, sub="li")[1]["X-Cache"] == "hit"
+    app.status = "404 NOT FOUND"  # what the orders service tells a stranger
+    assert get(middleware, path=ORDER, sub="stranger")[0] == "404 NOT FOUND"
+    assert app.calls == 2
+
+
+def test_an_order_event_or_an_action_on_it_outdates_the_copy():
+    from services.gateway.readcache import order_tags
+
+    middleware, app, cache, _clock = make()
+    get(middleware, path=ORDER)
+    app.price = 700
+    cache.invalidate(order_tags("ord_" + "d" * 32))
+    assert get(middleware, path=ORDER)[2] == b'{"price_fen": 700}'
+    app.price = 800
+    get(middleware, path=ORDER + "/cancel", method="POST")
+    assert get(middleware, path=ORDER)[2] == b'{"price_fen": 800}'
+
+
+def test_reading_a_notification_outdates_that_persons_inbox():
+    middleware, app, _cache, _clock = make()
+    get(middleware, path="/api/v1/notifications")
+    app.price = 900
+    get(middleware, path="/api/v1/notifications/ntf_" + "e" * 32 + "/read", method="POST")
+    assert get(middleware, path="/api/v1/notifications")[2] == b'{"price_fen": 900}'
+
+
+def test_a_copy_near_the_end_of_its_life_is_refreshed_by_one_reader():
+    middleware, app, _cache, clock = make(seconds=1.0)
+    get(middleware)
+    app.price = 600
+    clock.now += 0.8
+    assert get(middleware)[2] == b'{"price_fen": 600}'  # read anew
+    assert app.calls == 2
+    assert get(middleware)[1]["X-Cache"] == "hit"
