@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
-from nameko.timer import timer
 
 from services.common import outbox
 from services.common.clock import ClockProvider
 from services.common.config import setting
 from services.common.logs import WorkerLog
 from services.common.messaging import EventPublisher
-
-# Timer intervals are fixed when the class is defined, so they come from the environment.
-RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "2"))
+from services.common.timers import timer_every
 
 
 class ServiceBase:
@@ -34,7 +30,7 @@ class ServiceBase:
     def ping(self) -> dict[str, Any]:
         return {"service": self.name, "ok": True}
 
-    @timer(interval=RELAY_SECONDS)
+    @timer_every("OUTBOX_RELAY_SECONDS")
     def relay_outbox(self) -> int:
         """Publish events a crash left in an outbox."""
         grace = timedelta(seconds=setting(self.config, "OUTBOX_GRACE_SECONDS"))

@@ -9,18 +9,13 @@ from typing import Any
 
 from services.common import idempotency
 from services.common.events import make_event, new_id
+from services.common.times import as_utc, iso
 from services.dispatch import domain
 from services.dispatch.store import cells_of
 
 SOURCE = "dispatch"
 CODE_VISIBLE_IN = ("accepted", "arrived")
 _rng = secrets.SystemRandom()
-
-
-def iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return domain._utc(value).isoformat()
-    return value
 
 
 # ------------------------------------------------------------------ technicians
@@ -86,7 +81,7 @@ def new_repair(resident_id: str, idempotency_key: str, data: dict[str, Any], now
                sla_minutes: dict[str, int]) -> dict[str, Any]:
     preferred = data.get("preferred_time")
     # A booking for later starts its arrival window at the booked time, never before now.
-    requested_at = max(now, domain._utc(preferred)) if preferred else now
+    requested_at = max(now, as_utc(preferred)) if preferred else now
     h3_cell, _ = cells_of(data["location"])
     return {
         "_id": new_id("rep"),
@@ -154,14 +149,14 @@ def public_repair(doc: dict[str, Any], who: dict[str, str], now: datetime) -> di
 
 
 def board_item(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
-    due = domain._utc(doc["due_by"])
+    due = as_utc(doc["due_by"])
     return {
         "id": doc["_id"], "status": doc["status"], "skill": doc["skill"],
         "address": doc["address"], "resident_id": doc["resident_id"],
         "technician_id": doc.get("technician_id"),
         "technician_name": doc.get("technician_name"),
         "requested_at": iso(doc["requested_at"]), "due_by": iso(due),
-        "minutes_to_due": round((due - domain._utc(now)).total_seconds() / 60, 1),
+        "minutes_to_due": round((due - as_utc(now)).total_seconds() / 60, 1),
         "sla_state": domain.sla_state(doc, now),
     }
 
@@ -182,5 +177,5 @@ def repair_event(event_type: str, repair: dict[str, Any], previous_status: str |
          "eta_minutes": repair.get("eta_minutes"), "reason": reason or None, "by": by,
          "rating": rating.get("stars"), "comment": rating.get("comment")},
         source=SOURCE, correlation_id=repair["_id"], causation_id=causation_id,
-        occurred_at=domain._utc(now) if now else datetime.now(UTC),
+        occurred_at=as_utc(now) if now else datetime.now(UTC),
     )

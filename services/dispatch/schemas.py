@@ -8,51 +8,39 @@ from pathlib import Path
 
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from services.common.contracts.dispatch import REPAIR_STATUSES
+from services.common import hours
 from services.common.schemas import Id, LocationSchema, PageArgs, Strict, Text, page_of
 from services.dispatch import domain
+from services.dispatch.domain import SELF_STATUSES, TECH_STATUSES
+from services.dispatch.domain import STATUSES as REPAIR_STATUSES
 
 SKILLS_DOC = json.loads((Path(__file__).with_name("skills.json")).read_text(encoding="utf-8"))
 SKILL_CODES = tuple(s["code"] for s in SKILLS_DOC["skills"])
 SLA_MINUTES = domain.sla_minutes_from_skills(SKILLS_DOC)
 
-TECH_STATUSES = ("offline", "available", "en_route", "on_site")
-SELF_STATUSES = ("offline", "available")  # en_route / on_site are set by jobs
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ACTIVE_STATUSES = ("open", "assigned", "accepted", "arrived")
+
 MAX_BOOK_AHEAD_DAYS = 30
 
 Skill = validate.OneOf(SKILL_CODES, error="unknown skill; one of: " + ", ".join(SKILL_CODES))
 
 
-def check_shifts(shifts: dict) -> None:
-    """{"mon": [["08:00", "20:00"], ["22:00", "02:00"]], ...}; close <= open runs past
-    midnight."""
-    if not isinstance(shifts, dict):
-        raise ValidationError("shifts must be an object of day -> [[open, close], ...]")
-    for day, intervals in shifts.items():
-        if day not in DAYS:
-            raise ValidationError(f"unknown day {day!r}; use {', '.join(DAYS)}")
-        if not isinstance(intervals, list) or len(intervals) > 6:
-            raise ValidationError(f"{day}: a list of at most 6 [open, close] pairs")
-        for pair in intervals:
-            if (not isinstance(pair, list) or len(pair) != 2
-                    or not all(isinstance(t, str) for t in pair)):
-                raise ValidationError(f"{day}: each interval is [\"HH:MM\", \"HH:MM\"]")
-            try:
-                domain._minutes(pair[0], allow_24=False)
-                domain._minutes(pair[1], allow_24=True)
-            except ValueError as exc:
-                raise ValidationError(f"{day}: {exc}") from None
-
-
 class ShiftsField(fields.Dict):
+    """Weekly shifts under the one weekly-hours rule (services/common/hours.py), stored
+    normalised: days lower-case in week order, "HH:MM" times, intervals sorted."""
+
     def __init__(self, **kw):
-        super().__init__(keys=fields.String(), values=fields.Raw(), validate=check_shifts,
-                         metadata={"description": "weekly local hours; an interval whose close "
-                                                  "is not after its open runs past midnight",
+        super().__init__(keys=fields.String(), values=fields.Raw(),
+                         metadata={"description": "weekly local hours (CITY_TZ); an interval "
+                                                  "whose close is not after its open runs "
+                                                  "past midnight; a missing day is off",
                                    "example": {"mon": [["08:00", "20:00"]],
                                                "fri": [["20:00", "02:00"]]}}, **kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return hours.validate_hours(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 # ------------------------------------------------------------------ technicians
@@ -289,3 +277,14 @@ class StatsSchema(Strict):
     from_ = fields.String(data_key="from", required=True)
     to = fields.String(required=True)
     rows = fields.List(fields.Nested(StatsRowSchema), required=True)
+
+
+# The request body of each move a person makes by name (domain.PERSON_MOVES); none for the
+# others. The gateway validates with it at the edge, the service again.
+MOVE_SCHEMAS: dict[str, type[Strict]] = {
+    "decline": ReasonRequiredSchema,
+    "complete": CompleteSchema,
+    "cannot_fix": ReasonRequiredSchema,
+    "cancel": CancelSchema,
+    "rate": RateSchema,
+}

@@ -24,11 +24,12 @@ from pymongo.errors import DuplicateKeyError
 
 from services.common import outbox
 from services.common.geo import cell_for
+from services.dispatch.domain import ACTIVE_STATUSES
 
 # H3 resolution 7 (~1.2 km edge) for the candidate search: a 6 km radius is ~60 cells rather
 # than ~1,500 at the resolution-9 cell kept for display and fine-grained queries.
 SEARCH_RES = 7
-ACTIVE_REPAIR_STATUSES = ("open", "assigned", "accepted", "arrived")
+ACTIVE_REPAIR_STATUSES = ACTIVE_STATUSES
 SLA_WATCHED_STATUSES = ("open", "assigned", "accepted")
 
 

@@ -340,8 +340,8 @@ def test_the_cell_search_finds_exactly_who_a_full_scan_would_rank(tmp_path):
     from bench.dispatch import random_point, technician_doc
     from services.common.store import open_database
     from services.dispatch import domain
+    from services.dispatch.assignment import rank_nearby
     from services.dispatch.schemas import SKILL_CODES
-    from services.dispatch.service import rank_nearby
     from services.dispatch.store import DispatchStore
 
     rng = random.Random(4)
@@ -357,9 +357,10 @@ def test_the_cell_search_finds_exactly_who_a_full_scan_would_rank(tmp_path):
         for _ in range(40):
             repair = {"_id": "rep", "skill": rng.choice(SKILL_CODES),
                       "location": random_point(rng, 20.0)}
-            found, _, _ = rank_nearby(store, repair, now, 30.0)
+            found, _, _ = rank_nearby(store, repair, now, max_eta_minutes=30.0,
+                                      tz="Asia/Shanghai")
             free = [t for t in everyone if not t["current_repair_id"]]
-            full = [c for c in domain.rank_candidates(repair, free, now)
+            full = [c for c in domain.rank_candidates(repair, free, now, tz="Asia/Shanghai")
                     if c["eta_minutes"] <= 30.0]
             assert [c["technician_id"] for c in found] == [c["technician_id"] for c in full]
     finally:
