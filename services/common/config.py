@@ -38,13 +38,6 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_GRACE_SECONDS": 3.0,
     "EVENT_MAX_ATTEMPTS": 5,
     "EVENT_RETRY_BASE_MS": 500,
-    # Gateway: how long a worker may serve a public catalog read from memory (0: never);
-    # change events refresh it sooner (services/gateway/readcache.py)
-    "GATEWAY_READ_CACHE_SECONDS": 0.5,
-    # Gateway: new orders get 503 overloaded while orders it accepted wait (or a new one
-    # would wait) longer than this for the saga's answer (0: never). With 1.5, accepted
-    # orders were answered within 5 s at twice the sustainable rate (tests/faults).
-    "GATEWAY_ORDER_BACKLOG_SECONDS": 1.5,
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,
@@ -58,6 +51,12 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_MAX_BODY_BYTES": 64 * 1024,
     "GATEWAY_RATE_PER_SECOND": 20.0,  # per caller
     "GATEWAY_RATE_BURST": 40,
+    # Longest a worker serves a read from memory (0: never); events refresh it sooner
+    # (services/gateway/readcache.py)
+    "GATEWAY_READ_CACHE_SECONDS": 0.5,
+    # New orders get 503 overloaded while orders accepted wait (or a new one would wait)
+    # longer than this for the saga's answer (0: never; services/gateway/backlog.py)
+    "GATEWAY_ORDER_BACKLOG_SECONDS": 1.5,
     # Bearer tokens (services/common/auth.py): a shared secret (HS256) or an identity
     # provider's public key (RS256/ES256), given inline or as a file.
     "LIFECIRCLE_JWT_SECRET": "",
