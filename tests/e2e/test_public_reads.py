@@ -60,3 +60,29 @@ def test_without_a_token_a_cached_product_is_still_refused(api, shop):
     api.get(path, as_=reader)
     r = requests.get(f"{api.base_url}{path}", timeout=10)
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+
+
+def test_the_catalog_announces_every_change_the_public_can_see(system, api, shop):
+    from services.gateway.subscriber import EventSubscriber
+
+    heard: list[dict] = []
+    listener = EventSubscriber(system.env["AMQP_URI"], "catalog",
+                               ("product_changed", "merchant_changed"), heard.append)
+    listener.start()
+    try:
+        assert listener.subscribed.wait(15)
+        path = f"/api/v1/products/{shop.meal['id']}"
+        assert api.patch(path, as_=shop.owner, json={"price_fen": 1700}).status_code == 200
+        assert api.request("PATCH", f"/api/v1/merchants/{shop.merchant['id']}",
+                           as_=shop.owner, json={"name": "民意街长者食堂"}).status_code == 200
+        added = shop.add_product(name="油条", unit="根", price_fen=150, stock=20)
+        assert api.request("DELETE", f"/api/v1/products/{added['id']}",
+                           as_=shop.owner).status_code == 204
+        wanted = {("product_changed", shop.meal["id"], "updated"),
+                  ("merchant_changed", shop.merchant["id"], "updated"),
+                  ("product_changed", added["id"], "created"),
+                  ("product_changed", added["id"], "deleted")}
+        wait_for(lambda: wanted <= {(e["type"], e["correlation_id"], e["data"]["change"])
+                                    for e in heard}, timeout=10, what="the change events")
+    finally:
+        listener.stop()
