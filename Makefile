@@ -31,8 +31,11 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check services tests bench
 
+# Goal figures, each with its baseline from the same run (docs/benchmarks.md).
 bench: $(STAMP) broker
 	$(BIN)/python -m bench.orders_flow
+	$(BIN)/python -m bench.public_reads
+	$(BIN)/python -m bench.stored_data
 
 # A synthetic city straight into the catalog store (stop `make run` first: the store is locked).
 seed-city: $(STAMP)
