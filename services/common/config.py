@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_RATE_BURST": 40,
     # Longest a worker serves a read from memory (0: never); events refresh it sooner
     # (services/gateway/readcache.py)
-    "GATEWAY_READ_CACHE_SECONDS": 0.5,
+    "GATEWAY_READ_CACHE_SECONDS": 0.8,  # < 1: a copy is never a second behind
     # New orders get 503 overloaded while orders accepted wait (or a new one would wait)
     # longer than this for the saga's answer (0: never; services/gateway/backlog.py)
     "GATEWAY_ORDER_BACKLOG_SECONDS": 1.5,
