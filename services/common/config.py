@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_READ_CACHE_SECONDS": 0.8,  # < 1: a copy is never a second behind
     # New orders get 503 overloaded while orders accepted wait (or a new one would wait)
     # longer than this for the saga's answer (0: never; services/gateway/backlog.py)
-    "GATEWAY_ORDER_BACKLOG_SECONDS": 1.5,
+    "GATEWAY_ORDER_BACKLOG_SECONDS": 1.0,
     # Bearer tokens (services/common/auth.py): a shared secret (HS256) or an identity
     # provider's public key (RS256/ES256), given inline or as a file.
     "LIFECIRCLE_JWT_SECRET": "",
