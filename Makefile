@@ -42,12 +42,15 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check services tests bench sim
 
+# Goal figures, each with its baseline from the same run (docs/benchmarks.md).
 # BENCH_BEFORE: the commit the reservation figures are compared with (products that listed
 # their open reservations). BENCH_SECONDS: each sustained saga load (the goal says 60).
 BENCH_BEFORE  ?= cc494c1
 BENCH_SECONDS ?= 60
 bench: $(STAMP) broker
 	$(BIN)/python -m bench.orders_flow
+	$(BIN)/python -m bench.public_reads
+	$(BIN)/python -m bench.stored_data
 	$(BIN)/python -m bench.reservations --before $(BENCH_BEFORE)
 	$(BIN)/python -m bench.saga_flow --seconds $(BENCH_SECONDS)
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import logging
+import logging.handlers
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -87,18 +90,20 @@ class System:
 
     def start(self, name: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
         parent = os.getpid()
         env = dict(self.env)
         if name in self.metrics_ports:
             env["METRICS_PORT"] = str(self.metrics_ports[name])
-        self.procs[name] = subprocess.Popen(
-            self.command(name), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        self.procs[name] = proc = subprocess.Popen(
+            self.command(name), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop children in order
             # Safe after fork even with threads about: it takes no lock and imports nothing.
             preexec_fn=lambda: die_with_parent(parent),
         )
-        log.close()
+        threading.Thread(target=copy_rotating, name=f"log-{name}", daemon=True, args=(
+            proc.stdout, self.log_dir / f"{name}.log", int(setting(self.env, "LOG_MAX_BYTES")),
+            int(setting(self.env, "LOG_BACKUPS")))).start()
 
     def start_all(self) -> None:
         for name in SERVICES:
@@ -156,6 +161,20 @@ class System:
                 proc.wait(timeout=10)
 
 
+def copy_rotating(stream, path: Path, max_bytes: int, backups: int) -> None:
+    """A process's output into ``path``, rotated by size (``path.1`` ... ``path.<backups>``)."""
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes,
+                                                   backupCount=backups, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        for line in iter(stream.readline, b""):
+            handler.emit(logging.makeLogRecord(
+                {"msg": line.decode("utf-8", "replace").rstrip("\n")}))
+    finally:
+        handler.close()
+        stream.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -200,7 +219,10 @@ def main() -> None:
     # Dev tokens let anyone mint any role: on for the demo, otherwise only if the environment
     # asks explicitly.
     dev_tokens = args.demo or setting(None, "LIFECIRCLE_DEV_TOKENS")
-    system = System(data_dir, args.bind, {"LIFECIRCLE_DEV_TOKENS": "1" if dev_tokens else "0"})
+    env = {"LIFECIRCLE_DEV_TOKENS": "1" if dev_tokens else "0",
+           # a developer follows one order through every process: a line per request/event
+           "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info")}
+    system = System(data_dir, args.bind, env)
     if dev_tokens:
         print(DEV_TOKEN_WARNING.format(url=system.base_url), file=sys.stderr, flush=True)
 

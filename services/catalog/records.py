@@ -120,3 +120,16 @@ def stock_rejected_event(order_id: str, merchant_id: str, rejection: domain.Reje
          "product_id": rejection.product_id},
         source=SOURCE, correlation_id=order_id, causation_id=causation_id,
     )
+
+
+def product_changed_event(product: dict[str, Any], change: str) -> dict[str, Any]:
+    """For copies of the catalog elsewhere (the gateway's read cache): ask again."""
+    return make_event("product_changed", {"product_id": product["_id"],
+                                          "merchant_id": product["merchant_id"],
+                                          "change": change},
+                      source=SOURCE, correlation_id=product["_id"])
+
+
+def merchant_changed_event(merchant_id: str, change: str) -> dict[str, Any]:
+    return make_event("merchant_changed", {"merchant_id": merchant_id, "change": change},
+                      source=SOURCE, correlation_id=merchant_id)

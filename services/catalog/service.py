@@ -35,13 +35,18 @@ class CatalogService(ServiceBase):
 
     @rpc
     def create_merchant(self, actor: dict, merchant: dict) -> dict:
-        return shops.create_merchant(self.store, actor_of(actor), merchant, self.clock.now())
+        created = shops.create_merchant(self.store, actor_of(actor), merchant,
+                                        self.clock.now())
+        self.flush(self.store.merchants, created["id"])
+        return created
 
     @rpc
     def update_merchant(self, actor: dict, merchant_id: str, changes: dict) -> dict:
         """The owner edits the shop: hours, delivery settings, services, address, place."""
-        return shops.update_merchant(self.store, actor_of(actor), merchant_id, changes,
-                                     self.clock.now())
+        updated = shops.update_merchant(self.store, actor_of(actor), merchant_id, changes,
+                                        self.clock.now())
+        self.flush(self.store.merchants, merchant_id)
+        return updated
 
     @rpc
     def get_merchant(self, merchant_id: str) -> dict:
@@ -49,13 +54,17 @@ class CatalogService(ServiceBase):
 
     @rpc
     def create_product(self, actor: dict, merchant_id: str, product: dict) -> dict:
-        return shops.create_product(self.store, actor_of(actor), merchant_id, product,
-                                    self.clock.now())
+        created = shops.create_product(self.store, actor_of(actor), merchant_id, product,
+                                       self.clock.now())
+        self.flush(self.store.products, created["id"])
+        return created
 
     @rpc
     def update_product(self, actor: dict, product_id: str, changes: dict) -> dict:
-        return shops.update_product(self.store, actor_of(actor), product_id, changes,
-                                    self.clock.now())
+        updated = shops.update_product(self.store, actor_of(actor), product_id, changes,
+                                       self.clock.now())
+        self.flush(self.store.products, product_id)
+        return updated
 
     @rpc
     def get_product(self, product_id: str) -> dict:
@@ -69,7 +78,10 @@ class CatalogService(ServiceBase):
     def delete_product(self, actor: dict, product_id: str) -> dict:
         """Soft delete (owner only): gone from the shop and every search; past orders keep
         their own copies of the lines."""
-        return shops.delete_product(self.store, actor_of(actor), product_id, self.clock.now())
+        deleted = shops.delete_product(self.store, actor_of(actor), product_id,
+                                       self.clock.now())
+        self.flush(self.store.products, product_id)
+        return deleted
 
     @rpc
     def stock_history(self, actor: dict, product_id: str) -> dict:

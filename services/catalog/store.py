@@ -40,6 +40,8 @@ class CatalogStore:
         # A shop's goods page: its products on sale, oldest first.
         self.products.create_index([("merchant_id", 1), ("deleted", 1), ("created_at", 1)])
         outbox.ensure_outbox_index(self.ledger)
+        outbox.ensure_outbox_index(self.merchants)
+        outbox.ensure_outbox_index(self.products)
         self._backfill_name_keys()
         self._migrate_reservation_lists()
         # The embedded engine builds its in-memory hash indexes on a collection's first query
@@ -81,20 +83,23 @@ class CatalogStore:
                         upsert=True)
 
     def outbox_collections(self) -> list[Any]:
-        return [self.ledger]
+        # merchants and products carry their change events (product_changed, ...)
+        return [self.ledger, self.merchants, self.products]
 
     # merchants
 
-    def insert_merchant(self, doc: dict[str, Any]) -> None:
-        self.merchants.insert_one(doc)
+    def insert_merchant(self, doc: dict[str, Any], events: list[dict] = ()) -> None:
+        self.merchants.insert_one(outbox.with_outbox(doc, list(events)))
         self.merchant_cells.added(doc)
 
-    def update_merchant(self, merchant_id: str, changes: dict[str, Any]) -> dict | None:
+    def update_merchant(self, merchant_id: str, changes: dict[str, Any],
+                        events: list[dict] = ()) -> dict | None:
         before = self.get_merchant(merchant_id)
         if before is None:
             return None
         after = self.merchants.find_one_and_update(
-            {"_id": merchant_id}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+            {"_id": merchant_id}, outbox.outbox_update(list(events), {"$set": changes}),
+            return_document=ReturnDocument.AFTER)
         if after is None:
             return None
         if "location" in changes:
@@ -126,17 +131,19 @@ class CatalogStore:
             PRODUCT_NEAR_FIELDS,
         ))
 
-    def delete_product(self, product_id: str, by: str, now: datetime) -> dict[str, Any] | None:
+    def delete_product(self, product_id: str, by: str, now: datetime,
+                       events: list[dict] = ()) -> dict[str, Any] | None:
         """Soft delete: the product leaves the shelf and every search; orders keep their lines."""
         return self.products.find_one_and_update(
             {"_id": product_id, "deleted": False},
-            {"$set": {"deleted": True, "available": False, "deleted_at": now,
-                      "deleted_by": by, "updated_at": now}},
+            outbox.outbox_update(list(events), {"$set": {
+                "deleted": True, "available": False, "deleted_at": now, "deleted_by": by,
+                "updated_at": now}}),
             return_document=ReturnDocument.AFTER,
         )
 
-    def insert_product(self, doc: dict[str, Any]) -> None:
-        self.products.insert_one(doc)
+    def insert_product(self, doc: dict[str, Any], events: list[dict] = ()) -> None:
+        self.products.insert_one(outbox.with_outbox(doc, list(events)))
 
     def get_product(self, product_id: str) -> dict[str, Any] | None:
         return self.products.find_one({"_id": product_id})
@@ -148,13 +155,15 @@ class CatalogStore:
         return docs, total
 
     def update_product(self, product_id: str, changes: dict[str, Any],
-                       audit: dict[str, Any] | None) -> dict[str, Any] | None:
+                       audit: dict[str, Any] | None,
+                       events: list[dict] = ()) -> dict[str, Any] | None:
         update: dict[str, Any] = {"$set": changes}
         if audit is not None:
             # Kept in the product itself so the change and its record are one write.
             update["$push"] = {"stock_history": {"$each": [audit], "$slice": -200}}
         return self.products.find_one_and_update(
-            {"_id": product_id, "deleted": False}, update, return_document=ReturnDocument.AFTER
+            {"_id": product_id, "deleted": False}, outbox.outbox_update(list(events), update),
+            return_document=ReturnDocument.AFTER
         )
 
     # Stock counters. A product holds three counters (stock on the shelf, reserved, sold)

@@ -21,6 +21,11 @@ DEFAULTS: dict[str, Any] = {
     "MONGO_DB_PREFIX": "",
     "DATA_DIR": "data",
     "CITY_TZ": "Asia/Shanghai",
+    # Logs: warning keeps them to what an operator reads; info adds a line per request, RPC
+    # and event (make run uses info). Rotated by size by whoever writes the files.
+    "LOG_LEVEL": "warning",
+    "LOG_MAX_BYTES": 50 * 1024 * 1024,
+    "LOG_BACKUPS": 5,
     # Orders
     "ORDER_ACCEPT_TIMEOUT_SECONDS": 600,
     "ORDER_TIMER_SECONDS": 5.0,
@@ -59,6 +64,12 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_MAX_BODY_BYTES": 64 * 1024,
     "GATEWAY_RATE_PER_SECOND": 20.0,  # per caller
     "GATEWAY_RATE_BURST": 40,
+    # Longest a worker serves a read from memory (0: never); events refresh it sooner
+    # (services/gateway/readcache.py)
+    "GATEWAY_READ_CACHE_SECONDS": 0.8,  # < 1: a copy is never a second behind
+    # New orders get 503 overloaded while orders accepted wait (or a new one would wait)
+    # longer than this for the saga's answer (0: never; services/gateway/backlog.py)
+    "GATEWAY_ORDER_BACKLOG_SECONDS": 1.0,
     # Bearer tokens (services/common/auth.py): a shared secret (HS256) or an identity
     # provider's public key (RS256/ES256), given inline or as a file.
     "LIFECIRCLE_JWT_SECRET": "",

@@ -8,8 +8,9 @@ import uuid
 from flask import Flask, g, request
 
 from services.common.logs import configure, get_logger
-from services.gateway import errors, metrics
+from services.gateway import backlog, catalog_events, errors, metrics, orders_events
 from services.gateway.api import make_api
+from services.gateway.readcache import ReadCache, ReadCacheMiddleware
 from services.gateway.routes import ROUTES
 from services.gateway.rpc import RpcClient
 from services.gateway.security import RateLimiter
@@ -25,11 +26,16 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     log = get_logger()
 
     app = Flask("lifecircle.gateway")
+    limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+    cache = ReadCache(settings.read_cache_seconds)
+    orders_backlog = backlog.Backlog(settings.order_backlog_seconds)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         TOKENS=settings.tokens,
         RPC=RpcClient(settings.amqp_uri, settings.rpc_timeout, settings.max_in_flight),
-        RATE_LIMITER=RateLimiter(settings.rate_per_second, settings.rate_burst),
+        RATE_LIMITER=limiter,
+        READ_CACHE=cache,
+        ORDER_BACKLOG=orders_backlog,
         AMQP_URI=settings.amqp_uri,
         STREAMS=StreamRegistry(stream_settings.max_streams, stream_settings.max_per_user),
         STREAM_SETTINGS=stream_settings,
@@ -64,4 +70,10 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         )
         return response
 
+    # Public catalog reads answered from this worker's memory, kept current by catalog events.
+    app.wsgi_app = ReadCacheMiddleware(app.wsgi_app, cache, settings.tokens, limiter)
+    if cache.enabled:
+        catalog_events.subscribe(settings.amqp_uri, cache)
+    if cache.enabled or orders_backlog.enabled:
+        orders_events.subscribe(settings.amqp_uri, cache, orders_backlog)
     return app

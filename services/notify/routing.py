@@ -57,7 +57,8 @@ ROUTES: dict[str, tuple[Audience, ...]] = {
 }
 
 # Known events that concern no person directly (saga steps between services).
-SILENT = frozenset({"order_placed", "stock_reserved", "stock_rejected"})
+SILENT = frozenset({"order_placed", "stock_reserved", "stock_rejected", "product_changed",
+                    "merchant_changed"})
 
 
 def recipient_of(audience: str, data: dict[str, Any]) -> str | None:

@@ -41,12 +41,14 @@ def visible_order(store: OrdersStore, who: dict[str, str], order_id: str) -> dic
 
 
 def list_orders(store: OrdersStore, who: dict[str, str], page: int, page_size: int,
-                status: str | None) -> dict[str, Any]:
+                status: str | None, now: datetime) -> dict[str, Any]:
+    """Newest first; ``total`` is exact up to store.TOTAL_CAP, beyond it ``total_capped``."""
     scope = domain.visible_query(who, status)
     if scope is scopes.NOTHING:
-        return empty_page(page, page_size)
-    docs, total = store.page(scope, offset(page, page_size), page_size)
-    return page_dict(docs, page, page_size, total, records.public_order)
+        return {**empty_page(page, page_size), "total_capped": False}
+    docs, total, capped = store.page(scope, offset(page, page_size), page_size, now)
+    return {**page_dict(docs, page, page_size, total, records.public_order),
+            "total_capped": capped}
 
 
 def act(store: OrdersStore, who: dict[str, str], order_id: str, action: str,

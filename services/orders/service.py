@@ -38,7 +38,8 @@ class OrdersService(ServiceBase):
     @rpc
     def list_orders(self, actor: dict, page: int = 1, page_size: int = 20,
                     status: str | None = None) -> dict:
-        return actions.list_orders(self.store, actor_of(actor), page, page_size, status)
+        return actions.list_orders(self.store, actor_of(actor), page, page_size, status,
+                                   self.clock.now())
 
     @rpc
     def act(self, actor: dict, order_id: str, action: str, reason: str | None = None) -> dict:
