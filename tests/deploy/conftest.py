@@ -15,7 +15,8 @@ APP_SERVICES = ("catalog", "orders", "dispatch", "notify")
 
 # Set by each deployment where it is needed, not a setting an operator chooses.
 NOT_SETTINGS = {"PROMETHEUS_MULTIPROC_DIR"}
-ENV_READ = re.compile(r"""(?:environ\.get|\benv)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
+# The process environment only (a WSGI request's environ.get("HTTP_...") is not a setting).
+ENV_READ = re.compile(r"""(?:\bos\.environ\.get|\bos\.getenv)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
 
 
 def settings_read_by_the_code() -> set[str]:
