@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from urllib.parse import unquote, urlparse
 
 from services.common.config import setting
@@ -59,6 +61,41 @@ def temporary_vhost(amqp_uri: str, name: str):
         yield amqp_uri
 
 
+# Virtual hosts the tests and benchmarks make: "lifecircle-<purpose>-<pid of their process>".
+TEMPORARY_VHOST = re.compile(r"^lifecircle-[a-z0-9]+-(\d+)$")
+
+
+def stale_vhosts(names: list[str], alive: Callable[[int], bool]) -> list[str]:
+    """Temporary virtual hosts whose process is gone (killed before it could delete them).
+    Each holds dozens of durable queues, so left behind they pile up and use up the broker."""
+    return [name for name in names
+            if (match := TEMPORARY_VHOST.match(name)) and not alive(int(match.group(1)))]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def forget_stale_vhosts() -> None:
+    """Delete the temporary virtual hosts of processes that no longer run on this machine."""
+    ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    if not os.path.exists(ctl):
+        return
+    listing = subprocess.run([ctl, "list_vhosts", "-q"], capture_output=True, text=True,
+                             timeout=60)
+    if listing.returncode != 0:
+        return
+    for name in stale_vhosts(listing.stdout.split(), _alive):
+        print(f"deleting the virtual host {name} left by a process that is gone", flush=True)
+        _rabbitmqctl("delete_vhost", name)
+
+
 OUR_QUEUES = ("evt-", "rpc-catalog", "rpc-orders", "rpc-dispatch", "rpc-notify",
               "lifecircle.dead-letters")
 
@@ -95,6 +132,8 @@ def drop_classic_queues(amqp_uri: str) -> None:
 def ensure(amqp_uri: str, wait_seconds: float = 90.0) -> None:
     host, port = broker_address(amqp_uri)
     if reachable(host, port):
+        if host in LOCAL_HOSTS:
+            forget_stale_vhosts()
         return
     if host not in LOCAL_HOSTS:
         sys.exit(f"RabbitMQ at {host}:{port} is not reachable; check AMQP_URI")
