@@ -53,6 +53,12 @@ class CatalogService(ServiceBase):
     def get_merchant(self, merchant_id: str) -> dict:
         return domain.public_merchant(self._merchant(merchant_id))
 
+    @rpc
+    def my_merchants(self, actor: dict) -> dict:
+        """The shops this merchant owns (by the owner index), oldest first."""
+        who = actor_of(actor)
+        return {"items": [domain.public_merchant(d) for d in self.store.merchants_of(who["sub"])]}
+
     # products
 
     @rpc

@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,
+    # Web app (see docs/web.md)
+    "MAP_TILE_URL": "",  # e.g. https://tiles.example/{z}/{x}/{y}.png; empty: no tile layer
+    "WEB_SECRET_KEY": "",  # signs CSRF tokens; empty: derived from LIFECIRCLE_JWT_SECRET
+    "WEB_POLL_SECONDS": 5,  # live parts refresh at least this often (the stream is faster)
 }
 
 # Environment variable names that differ from the setting name.

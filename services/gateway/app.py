@@ -7,6 +7,7 @@ import uuid
 
 from flask import Flask, g, request
 
+from services import web
 from services.common.logs import configure, get_logger
 from services.gateway import errors
 from services.gateway.api import make_api
@@ -36,6 +37,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     for blueprint in ROUTES:
         api.register_blueprint(blueprint)
     errors.register(app)
+    web.mount(app)  # pages, /api/docs, security headers (services/web)
 
     @app.before_request
     def _start() -> None:

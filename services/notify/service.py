@@ -173,7 +173,8 @@ class NotifyService(ServiceBase):
                 community = notices.normalise_community(home["community"]) if home.get(
                     "community") else None
                 loc = home["location"]
-                fields.update(home={"location": loc, "community": community},
+                fields.update(home={"location": loc, "community": community,
+                                  "address": home.get("address")},
                               home_cell=cell_for(loc["lat"], loc["lng"]), community=community)
         self.store.put_preferences(who["sub"], fields)
         return self._public_prefs(self._prefs(who["sub"], who["role"]))
