@@ -9,6 +9,7 @@ by the catalogs' hash, so nothing generated is committed and a read-only install
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 import tempfile
 from datetime import datetime
@@ -16,12 +17,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import request
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 
+from services.web import messages
 from services.web.session import LANG_COOKIE
 
 SOURCE = Path(__file__).with_name("translations")
@@ -34,10 +37,13 @@ def compile_catalogs(source: Path = SOURCE, root: Path | None = None) -> Path:
     """Compile every ``<lang>/LC_MESSAGES/messages.po`` under source; returns the directory
     holding the .mo files (reused while the catalogs are unchanged)."""
     pos = sorted(source.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in pos)).hexdigest()[:16]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in pos)
+                            + Path(__file__).read_bytes()).hexdigest()[:16]
     out = (root or Path(tempfile.gettempdir())) / f"lifecircle-i18n-{digest}"
     for po in pos:
-        target = out / po.parent.relative_to(source) / f"{DOMAIN}.mo"
+        # Babel looks catalogs up by the full locale name (zh_CN is zh_Hans_CN)
+        lang = str(Locale.parse(po.parent.parent.name))
+        target = out / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
         if target.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +103,16 @@ def quantity(grams_or_pieces: int, sale_mode: str, unit: str = "") -> str:
     return f"{grams_or_pieces} {unit}".strip()
 
 
+_PATTERNS = [(re.compile(pattern), template) for pattern, template in messages.PATTERNS]
+
+
 def translate_message(message: str) -> str:
     """A field error from a schema or a service, in the page's language when the catalog
-    knows it (marshmallow's own messages are listed in the catalog)."""
-    return _(message) if message else message
+    knows it (services/web/messages.py lists them; numbers are kept)."""
+    if not message:
+        return message
+    for pattern, template in _PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return _(template, **match.groupdict())
+    return _(message)

@@ -23,8 +23,9 @@
       var home = [data.home.lat, data.home.lng];
       bounds.push(home);
       if (data.ring_m) {
-        var ring = L.circle(home, { radius: data.ring_m, color: "#1f6f43", weight: 2, fillOpacity: 0.06 }).addTo(map);
-        bounds.push(ring.getBounds().getNorthEast(), ring.getBounds().getSouthWest());
+        L.circle(home, { radius: data.ring_m, color: "#1f6f43", weight: 2, fillOpacity: 0.06 }).addTo(map);
+        var box = L.latLng(home).toBounds(data.ring_m * 2);
+        bounds.push(box.getNorthEast(), box.getSouthWest());
       }
       L.circleMarker(home, { radius: 9, color: "#ffffff", weight: 3, fillColor: "#c0392b", fillOpacity: 1 })
         .addTo(map).bindTooltip(data.home.label || "", { permanent: !!data.home.label, direction: "top" });
