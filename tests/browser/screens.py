@@ -19,7 +19,7 @@ from services import demo
 from services.common.broker import temporary_vhost
 from services.common.config import setting
 from services.launcher import start_private
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
 from tests.helpers import ApiClient, wait_for
 
 LI = ("resident-li", "resident")
@@ -106,7 +106,7 @@ def shoot(base_url: str, ids: dict, story: dict, out: Path) -> list[Path]:
             page.wait_for_load_state("networkidle" if name == "api-docs" else "load")
             page.wait_for_timeout(700)  # maps and htmx parts settle
             target = out / f"{name}.png"
-            page.screenshot(path=str(target), full_page=True)
+            page.screenshot(path=str(target), full_page=name != "api-docs")
             written.append(target)
         browser.close()
     return written
