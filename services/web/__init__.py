@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, request
 
 from services.common.config import setting
 from services.web import errors, headers, i18n, session
@@ -74,5 +74,5 @@ def mount(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
-        session.store_new_seed(response) if g.get("new_csrf_seed") else None
+        session.store_new_seed(response)  # a first visit's CSRF seed, if one was made
         return headers.apply(response, security)
