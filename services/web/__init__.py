@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, request
 
 from services.common.config import setting
+from services.gateway import errors as gateway_errors
 from services.web import errors, headers, i18n, session
 from services.web.pages import ALL_PAGES, nav_links
 from services.web.pages.done import done_message
@@ -71,6 +72,14 @@ def mount(app: Flask) -> None:
     app.register_blueprint(web)
     app.register_blueprint(docs_blueprint())
     security = headers.security_headers(setting(None, "MAP_TILE_URL"))
+
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def _no_such_page(error: Any) -> Any:
+        # a mistyped page address gets a kind page; the API keeps its JSON error shape
+        if request.path.startswith(("/api/", "/healthz", "/readyz")):
+            return gateway_errors.handle_http_exception(error)
+        return errors.kind_page(error.code)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

@@ -155,3 +155,11 @@ def test_field_errors_are_translated_with_their_numbers_kept(app):
             "Must be greater than or equal to 1 and less than or equal to 5.") \
             == "请填写 1 到 5 之间的数。"
         assert i18n.translate_message("something new") == "something new"
+
+
+def test_a_mistyped_page_address_gets_a_kind_page_and_the_api_keeps_its_json(app):
+    client = app.test_client()
+    page = client.get("/r/orders/not-an-order")
+    assert page.status_code == 404 and "kind-error" in page.data.decode()
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json["error"]["code"] == "not_found"
