@@ -111,9 +111,9 @@ TECHNICIANS = [
 
 RESIDENTS = {
     "resident-li": {"name": "李奶奶", "address": "江汉区民意街12号3单元502",
-                    "location": {"lat": 30.5803, "lng": 114.2705}},
+                    "location": {"lat": 30.5803, "lng": 114.2705}, "community": "民意街社区"},
     "resident-zhang": {"name": "张先生", "address": "江汉区民意四路7号1单元201",
-                       "location": {"lat": 30.5799, "lng": 114.2716}},
+                       "location": {"lat": 30.5799, "lng": 114.2716}, "community": "民意街社区"},
 }
 
 
@@ -165,6 +165,10 @@ def load(base_url: str, data_dir: Path) -> dict[str, Any]:
         ids["technicians"][tech["sub"]] = made["id"]
         client.call("PATCH", "/api/v1/technicians/me/status", tech["sub"], "technician",
                     json={"status": "available"})
+    for sub, person in RESIDENTS.items():  # their saved address, offered at checkout
+        client.call("PUT", "/api/v1/me/notification-preferences", sub, "resident",
+                    json={"home": {"location": person["location"], "address": person["address"],
+                                   "community": person["community"]}})
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(ids, ensure_ascii=False, indent=2))
     return ids

@@ -7,11 +7,16 @@ import warnings
 
 warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
 
+import os  # noqa: E402
+
 import eventlet  # noqa: E402
 
-eventlet.monkey_patch()  # nameko's containers run under eventlet, as in production
+# nameko's containers run under eventlet, as in production. The browser journeys
+# (tests/browser) run in a pytest process of their own without it (LIFECIRCLE_TEST_EVENTLET=0,
+# `make test-browser`): Playwright's sync API stalls under eventlet's patched modules.
+if os.environ.get("LIFECIRCLE_TEST_EVENTLET", "1") != "0":
+    eventlet.monkey_patch()
 
-import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402

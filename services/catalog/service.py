@@ -53,6 +53,11 @@ class CatalogService(ServiceBase):
         return records.public_merchant(shops.merchant(self.store, merchant_id))
 
     @rpc
+    def my_merchants(self, actor: dict) -> dict:
+        """The shops this merchant owns (by the owner index), oldest first."""
+        return {"items": shops.my_merchants(self.store, actor_of(actor))}
+
+    @rpc
     def create_product(self, actor: dict, merchant_id: str, product: dict) -> dict:
         created = shops.create_product(self.store, actor_of(actor), merchant_id, product,
                                        self.clock.now())

@@ -100,3 +100,10 @@ def owned_merchant(store: CatalogStore, who: dict[str, str], merchant_id: str) -
     doc = merchant(store, merchant_id)
     domain.check_owner(doc, who)
     return doc
+
+
+def my_merchants(store: CatalogStore, who: dict[str, str]) -> list[dict[str, Any]]:
+    """The shops a merchant owns; anyone else owns none."""
+    if who["role"] != "merchant":
+        return []
+    return [records.public_merchant(doc) for doc in store.merchants_of(who["sub"])]

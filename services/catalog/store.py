@@ -113,6 +113,10 @@ class CatalogStore:
     def get_merchant(self, merchant_id: str) -> dict[str, Any] | None:
         return self.merchants.find_one({"_id": merchant_id})
 
+    def merchants_of(self, owner_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        return list(self.merchants.find({"owner_id": owner_id}).sort("created_at", 1)
+                    .limit(limit))
+
     def merchants_in_cells(self, cells: list[str]) -> list[dict[str, Any]]:
         """Merchants whose H3 cell is one of these (read-only documents, NEAR_FIELDS)."""
         return self.merchant_cells.get(cells)

@@ -117,6 +117,10 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_SSE_LIFETIME_SECONDS": 55.0,
     "NOTIFY_SSE_POLL_SECONDS": 1.0,
     "NOTIFY_SSE_HEARTBEAT_SECONDS": 15.0,
+    # Web app (see docs/web.md)
+    "MAP_TILE_URL": "",  # e.g. https://tiles.example/{z}/{x}/{y}.png; empty: no tile layer
+    "WEB_SECRET_KEY": "",  # signs CSRF tokens; empty: derived from LIFECIRCLE_JWT_SECRET
+    "WEB_POLL_SECONDS": 5,  # live parts refresh at least this often (the stream is faster)
 }
 
 # Environment variable names that differ from the setting name.

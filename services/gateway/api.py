@@ -78,8 +78,7 @@ def make_api(app: Any) -> LifecircleApi:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="v1/openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        # /api/docs is served by services/web/swagger.py from local files (no CDN)
     )
     api = LifecircleApi(app, spec_kwargs={
         "info": {"description": "15-minute convenient life circles: shops within a short "

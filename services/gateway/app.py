@@ -7,6 +7,7 @@ import uuid
 
 from flask import Flask, g, request
 
+from services import web
 from services.common.logs import configure, get_logger
 from services.gateway import backlog, catalog_events, errors, metrics, orders_events
 from services.gateway.api import make_api
@@ -47,6 +48,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         api.register_blueprint(blueprint)
     errors.register(app)
     metrics.install(app)
+    web.mount(app)  # pages, /api/docs, security headers (services/web)
 
     @app.before_request
     def _start() -> None:

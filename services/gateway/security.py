@@ -15,6 +15,7 @@ from services.gateway.errors import ApiError
 from services.gateway.verified import VERIFIED
 
 BEARER = [{"bearerAuth": []}]
+SESSION_COOKIE = "lc_session"  # the web app's session (services/web/session.py)
 
 
 def principal() -> Principal:
@@ -26,8 +27,12 @@ def actor() -> dict[str, str]:
     return {"sub": g.principal.sub, "role": g.principal.role}
 
 
-def authenticate() -> Principal:
+def authenticate(cookie: bool = False) -> Principal:
+    """The bearer token; with ``cookie``, a browser's web session cookie when there is no
+    Authorization header (an EventSource cannot send one). Reads only: no CSRF concern."""
     header = request.headers.get("Authorization", "")
+    if cookie and not header and request.cookies.get(SESSION_COOKIE):
+        header = "Bearer " + request.cookies[SESSION_COOKIE]
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "sign in first: send Authorization: Bearer <token>",
@@ -39,13 +44,14 @@ def authenticate() -> Principal:
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
 
 
-def requires(*roles: str, admin: bool = True) -> Callable:
-    """Only these roles (and admins, unless ``admin=False``) may call the view."""
+def requires(*roles: str, admin: bool = True, cookie: bool = False) -> Callable:
+    """Only these roles (and admins, unless ``admin=False``) may call the view; ``cookie``
+    also accepts the web session cookie (GET-only views)."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            who = authenticate()
+            who = authenticate(cookie)
             g.principal = who
             current_app.config["RATE_LIMITER"].check(f"sub:{who.sub}")
             if roles and who.role not in roles and not (admin and who.role == "admin"):

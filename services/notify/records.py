@@ -186,7 +186,8 @@ def preference_changes(who: dict[str, str], data: dict[str, Any], current: dict[
             community = (domain.normalise_community(home["community"])
                          if home.get("community") else None)
             loc = home["location"]
-            fields.update(home={"location": loc, "community": community},
+            fields.update(home={"location": loc, "community": community,
+                                "address": home.get("address")},
                           home_cell=cell_for(loc["lat"], loc["lng"]), community=community)
     return fields
 

@@ -58,6 +58,9 @@ class HomeSchema(Strict):
     location = fields.Nested(LocationSchema, required=True)
     community = Text(80, load_default=None, allow_none=True,
                      metadata={"example": "民意街社区"})
+    address = Text(200, load_default=None, allow_none=True, metadata={
+        "description": "the delivery address pages offer at checkout",
+        "example": "江汉区民意街12号3单元502"})
 
 
 class PreferencesUpdateSchema(Strict):

@@ -5,13 +5,15 @@ from services.gateway.routes import (
     catalog,
     circle,
     dispatch,
+    my_shops,
     notices,
     notifications,
     orders,
+    quotes,
     system,
 )
 
 ROUTES = [
     system.blp, auth.blp, catalog.blp, circle.blp, orders.blp, dispatch.blp,
-    notifications.blp, notices.blp,
+    notifications.blp, notices.blp, quotes.blp, my_shops.blp,
 ]

@@ -48,7 +48,7 @@ def mark_all_read():
 
 
 @blp.route("/notifications/stream")
-@requires()
+@requires(cookie=True)  # the web app's EventSource sends its session cookie
 @blp.doc(security=BEARER, responses={200: {
     "description": "events `ready`, `notification` (id = seq) and `bye`; `: keep-alive` "
                    "comments",

@@ -1,0 +1,27 @@
+"""Each person's pages, one child blueprint per module. To add pages for a role: write
+pages/<role>.py with a ``bp``, list it in ALL_PAGES, give the role a HOME and NAV entry."""
+
+from __future__ import annotations
+
+from services.web.pages import auth, common, resident, shop
+
+ALL_PAGES = [auth.bp, common.bp, resident.bp, shop.bp]
+
+# Where each role lands after signing in (roles without pages yet land on the welcome page).
+HOME = {
+    "resident": "web.resident.home",
+    "merchant": "web.shop.home",
+}
+
+# The top navigation per role: (endpoint, label to translate).
+NAV: dict[str, list[tuple[str, str]]] = {
+    "resident": [("web.resident.home", "Nearby"), ("web.resident.basket", "Basket"),
+                 ("web.resident.orders", "My orders"), ("web.resident.new_repair", "Repairs"),
+                 ("web.resident.notices", "Notices"), ("web.common.settings", "Settings")],
+    "merchant": [("web.shop.home", "Orders"), ("web.shop.goods", "Goods"),
+                 ("web.shop.profile", "Shop"), ("web.common.settings", "Settings")],
+}
+
+
+def nav_links(role: str) -> list[tuple[str, str]]:
+    return NAV.get(role, [("web.common.settings", "Settings")])

@@ -1,0 +1,18 @@
+"""What a page says after a redirect (``?done=saved``): no server-side flash storage, so the
+gateway stays stateless."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+
+def done_message(code: str | None) -> str | None:
+    messages = {
+        "saved": _("Saved."),
+        "added": _("Added to your basket."),
+        "cancelled": _("The order is cancelled."),
+        "reported": _("Your repair is reported. A technician will be sent."),
+        "rated": _("Thank you for your rating."),
+        "created": _("Created."),
+    }
+    return messages.get(code or "")
