@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import HOME, Shop
+from tests.e2e.conftest import HOME, Shop, awake
 from tests.helpers import assert_error_shape, unique, wait_for
 
 ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
@@ -50,7 +50,7 @@ SCOPES: dict[str, dict[str, str]] = {
 @pytest.fixture(scope="module")
 def world(api):
     dispatcher = (unique("dispatcher"), "dispatcher")
-    reporter = (unique("resident"), "resident")
+    reporter = awake(api, (unique("resident"), "resident"))  # any hour of the day
     place = {"lat": 30.5803, "lng": 114.2705}
     assignee = (unique("technician"), "technician")
     tech = api.post("/api/v1/technicians", as_=dispatcher, json={
