@@ -31,8 +31,14 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check services tests bench sim
 
+# BENCH_BEFORE: the commit the reservation figures are compared with (products that listed
+# their open reservations). BENCH_SECONDS: each sustained saga load (the goal says 60).
+BENCH_BEFORE  ?= cc494c1
+BENCH_SECONDS ?= 60
 bench: $(STAMP) broker
 	$(BIN)/python -m bench.orders_flow
+	$(BIN)/python -m bench.reservations --before $(BENCH_BEFORE)
+	$(BIN)/python -m bench.saga_flow --seconds $(BENCH_SECONDS)
 
 # A synthetic city straight into the catalog store (stop `make run` first: the store is locked).
 seed-city: $(STAMP)

@@ -1,7 +1,7 @@
 """Publishing and consuming events reliably.
 
-Publishing: ``EventPublisher`` is nameko's EventDispatcher taking a whole envelope (events are
-published from outboxes, see outbox.py).
+Publishing: ``EventPublisher`` sends whole envelopes to the service's events exchange with
+windowed publisher confirms (publisher.py); events are published from outboxes (outbox.py).
 
 Consuming: nameko acks a message whose handler raised, which would silently drop it (or, with
 ``requeue_on_error``, loop forever). ``event_handler`` below instead:
@@ -21,13 +21,16 @@ from typing import Any
 from amqp.exceptions import AMQPError
 from kombu import Exchange, Queue
 from kombu.exceptions import KombuError
+from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
-from nameko.events import EventDispatcher, EventHandler
+from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 from nameko.rpc import RpcConsumer
 
 from services.common.config import setting
 from services.common.events import InvalidEvent
+from services.common.publisher import BatchPublisher
 from services.common.times import iso
 
 ATTEMPTS_HEADER = "x-lifecircle-attempts"
@@ -57,16 +60,40 @@ def retry_delay_ms(attempt: int, base_ms: int) -> int:
     return min(base_ms * 2 ** max(attempt - 1, 0), MAX_RETRY_DELAY_MS)
 
 
-class EventPublisher(EventDispatcher):
-    """``self.publish(envelope)`` sends an envelope as an event of this service."""
+class Publish:
+    """What a worker gets: ``publish(envelope)``, ``publish.many(envelopes)``; each returns
+    once the broker has confirmed."""
 
-    def get_dependency(self, worker_ctx: Any) -> Any:
-        dispatch = super().get_dependency(worker_ctx)
+    def __init__(self, publisher: BatchPublisher):
+        self._publisher = publisher
 
-        def publish(envelope: dict[str, Any]) -> None:
-            dispatch(envelope["type"], envelope)
+    def __call__(self, envelope: dict[str, Any]) -> None:
+        self._publisher.publish_many([envelope])
 
-        return publish
+    def many(self, envelopes: list[dict[str, Any]]) -> None:
+        self._publisher.publish_many(envelopes)
+
+
+class EventPublisher(DependencyProvider):
+    """Events of this service to its ``<service>.events`` exchange, routed by type, with
+    windowed publisher confirms shared by every worker of the process (publisher.py)."""
+
+    def setup(self) -> None:
+        exchange = f"{self.container.service_name}.events"
+        self.publisher = BatchPublisher(setting(self.container.config, "AMQP_URI"),
+                                        lambda envelope: (exchange, envelope["type"]))
+
+    def start(self) -> None:
+        self.publisher.start(spawn=self.container.spawn_managed_thread)
+
+    def stop(self) -> None:
+        self.publisher.stop()
+
+    def kill(self) -> None:
+        self.publisher.close()
+
+    def get_dependency(self, worker_ctx: Any) -> Publish:
+        return Publish(self.publisher)
 
 
 class ReliableEventHandler(EventHandler):
@@ -137,6 +164,18 @@ class ReliableEventHandler(EventHandler):
 
 
 event_handler = ReliableEventHandler.decorator
+
+
+class ReplyPublisher(Publisher):
+    """RPC replies without a publisher confirm. A reply goes to the caller's own non-durable
+    reply queue, so a confirm protects nothing a caller relies on: a reply that never
+    arrives ends in the caller's timeout, and our commands are safe to repeat (idempotency
+    keys, guarded moves). It did cost a broker round trip per call."""
+
+    use_confirms = False
+
+
+nameko_rpc.Responder.publisher_cls = ReplyPublisher
 
 
 # Surviving a broker restart. nameko 2.14 kills the whole container (and `nameko run` then

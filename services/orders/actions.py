@@ -13,15 +13,20 @@ from services.common.refusals import NotFound
 from services.orders import domain, records, schemas
 from services.orders.store import OrdersStore
 
+# Built once: building a marshmallow schema costs more than loading with it.
+ORDER_CREATE = schemas.OrderCreateSchema()
+
 
 def place_order(store: OrdersStore, who: dict[str, str], idempotency_key: str,
                 body: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bool]:
-    """The order and whether this call created it (the same key and body return the first)."""
+    """The order and whether this call created it (the same key and body return the first).
+    A created order is returned as stored, its outbox included, for the caller to flush."""
     domain.check_place(who)
-    data = load_or_raise(schemas.OrderCreateSchema(), body)
+    data = load_or_raise(ORDER_CREATE, body)
     doc = records.new_order(who["sub"], idempotency_key, data, now)
-    if store.insert_new(doc, [records.placed_event(doc)]) is not None:
-        return doc, True
+    stored = store.insert_new(doc, [records.placed_event(doc)])
+    if stored is not None:
+        return stored, True
     existing = store.by_idempotency_key(who["sub"], idempotency_key)
     domain.check_replay(existing, data)
     return existing, False

@@ -27,12 +27,14 @@ class OrdersStore:
         return [self.orders]
 
     def insert_new(self, doc: dict[str, Any], events: list[dict]) -> dict[str, Any] | None:
-        """Insert the order with its events; None if its idempotency key is taken."""
+        """Insert the order with its events (returned as stored, outbox included); None if
+        its idempotency key is taken."""
+        stored = outbox.with_outbox(doc, events)
         try:
-            self.orders.insert_one(outbox.with_outbox(doc, events))
+            self.orders.insert_one(stored)
         except DuplicateKeyError:
             return None
-        return doc
+        return stored
 
     def by_idempotency_key(self, sub: str, key: str) -> dict[str, Any] | None:
         return self.orders.find_one(idempotency.key_fields(sub, key))
