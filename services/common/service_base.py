@@ -13,10 +13,10 @@ from services.common.clock import ClockProvider
 from services.common.config import setting
 from services.common.logs import WorkerLog, get_logger
 from services.common.messaging import EventPublisher
+from services.common.publisher import PublishFailed
 from services.common.refusals import Forbidden
 from services.common.subjects import valid_subject
 from services.common.timers import timer_every
-from services.common.publisher import PublishFailed
 
 
 class ServiceBase:
