@@ -5,6 +5,7 @@ from services.gateway.routes import (
     catalog,
     circle,
     dispatch,
+    market,
     notices,
     notifications,
     orders,
@@ -13,5 +14,5 @@ from services.gateway.routes import (
 
 ROUTES = [
     system.blp, auth.blp, catalog.blp, circle.blp, orders.blp, dispatch.blp,
-    notifications.blp, notices.blp,
+    notifications.blp, notices.blp, market.blp,
 ]
