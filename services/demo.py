@@ -56,6 +56,21 @@ MERCHANTS: list[dict[str, Any]] = [
         ],
     },
     {
+        "owner": "merchant-liu",
+        "shop": {
+            "name": "民意菜场·刘记鲜肉", "business_type": "wet_market",
+            "location": {"lat": 30.5790, "lng": 114.2695}, "address": "江汉区民意菜场B区3号",
+            "opening_hours": {d: [["06:00", "18:00"]] for d in DAILY_7_TO_22},
+            "delivery": {"max_walk_minutes": 10, "fee_fen": 200, "min_order_fen": 2000},
+        },
+        "products": [
+            {"name": "五花肉", "sale_mode": "by_weight", "price_per": "500g", "unit": "斤",
+             "price_fen": 1680, "stock": 25000,
+             "origin": {"supplier": "孝感生猪定点屠宰场", "place": "湖北孝感",
+                        "batch": "XG-1130", "arrival_date": "2026-11-30"}},
+        ],
+    },
+    {
         "owner": "merchant-canteen",
         "shop": {
             "name": "民意街社区长者食堂", "business_type": "elderly_care",
@@ -165,9 +180,36 @@ def load(base_url: str, data_dir: Path) -> dict[str, Any]:
         ids["technicians"][tech["sub"]] = made["id"]
         client.call("PATCH", "/api/v1/technicians/me/status", tech["sub"], "technician",
                     json={"status": "available"})
+    ids["market"] = load_market(client, ids)
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(ids, ensure_ascii=False, indent=2))
     return ids
+
+
+MARKET_MANAGER = "manager-minyi"
+MARKET_STALLS = ("merchant-wang", "merchant-liu")
+
+
+def load_market(client: Client, ids: dict[str, Any]) -> dict[str, Any]:
+    """民意菜场: its manager, two stalls with a smart scale each, and one sale's receipt."""
+    market = client.call("POST", "/api/v1/markets", MARKET_MANAGER, "market_manager",
+                         json={"name": "民意菜场"})
+    scales = {}
+    for owner in MARKET_STALLS:
+        stall = ids["merchants"][owner]
+        client.call("POST", f"/api/v1/markets/{market['id']}/stalls", owner, "merchant",
+                    json={"merchant_id": stall})
+        scale = client.call("POST", f"/api/v1/merchants/{stall}/devices", owner, "merchant",
+                            json={"kind": "scale", "name": "电子秤1号"})
+        scales[owner] = {"id": scale["id"], "token": scale["token"]}
+    # 王阿姨 weighs 750 g of greens (3 yuan a jin) from the batch on the product's label.
+    r = requests.post(f"{client.base_url}/api/v1/scales/weighings", timeout=10,
+                      headers={"X-Device-Token": scales["merchant-wang"]["token"]},
+                      json={"sequence": "demo-0001", "product_id": ids["products"]["本地上海青"],
+                            "grams": 750, "unit_price_fen": 300, "total_fen": 450,
+                            "weighed_at": "2026-12-01T01:30:00+00:00", "batch": "DXH-1129"})
+    r.raise_for_status()
+    return {"id": market["id"], "scales": scales, "receipt": r.json()["code"]}
 
 
 def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
@@ -184,6 +226,11 @@ def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
         "skill": "plumbing", "description": "厨房水龙头一直滴水",
         "address": home["address"], "location": home["location"],
     }, ensure_ascii=False)
+    market = ids["market"]
+    weighing = json.dumps({
+        "sequence": "demo-0002", "product_id": ids["products"]["洪湖莲藕"], "grams": 1200,
+        "unit_price_fen": 980, "total_fen": 1176, "weighed_at": "2026-12-01T02:00:00+00:00",
+        "batch": "HH-1128"}, ensure_ascii=False)
     token = ("curl -s -X POST {u}/api/v1/auth/dev-token -H 'Content-Type: application/json' "
              "-d '{{\"sub\": \"{sub}\", \"role\": \"{role}\"}}' | python3 -c "
              "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'")
@@ -241,6 +288,25 @@ Repairs: her tap leaks; the dispatcher sends the nearest plumber (arrival within
        -H 'Content-Type: application/json' -d '{{"technician_id": "TECHNICIAN_ID"}}'
   curl -s -X POST $B/api/v1/repairs/REPAIR_ID/accept -H "Authorization: Bearer $WANG"
   curl -s $B/api/v1/dispatch/board -H "Authorization: Bearer $DISPATCH"
+
+The wet market (智慧菜场): 王阿姨's scale posts each sale; the slip's QR opens its receipt.
+
+  # the receipt of her 750 g of greens: anyone with the code, no sign-in
+  curl -s $B/api/v1/receipts/{market["receipt"]}
+
+  # her scale posts another weighing (its device token, never a person's login)
+  curl -s -X POST $B/api/v1/scales/weighings -H 'Content-Type: application/json' \\
+       -H "X-Device-Token: {market["scales"]["merchant-wang"]["token"]}" \\
+       -d '{weighing}'
+
+  # 李奶奶 thinks it was short-weighed; the market's manager sees it, with the day's stalls
+  curl -s -X POST $B/api/v1/receipts/{market["receipt"]}/flag -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' -d '{{"reason": "到家称了只有700克"}}'
+  MANAGER=$({token.format(u="$B", sub=MARKET_MANAGER, role="market_manager")})
+  curl -s "$B/api/v1/markets/{market["id"]}/weighings?day=2026-12-01" \\
+       -H "Authorization: Bearer $MANAGER"
+  curl -s "$B/api/v1/markets/{market["id"]}/mismatches?day=2026-12-01" \\
+       -H "Authorization: Bearer $MANAGER"
 """
 
 

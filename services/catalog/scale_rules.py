@@ -90,6 +90,21 @@ def mismatches(product: dict[str, Any], posted: dict[str, Any],
     return found
 
 
+def known_batch(product: dict[str, Any], code: str | None,
+                registered: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The batch a weighing names, as the catalog traces it: a batch recorded for the product
+    (POST .../batches), else the product's own current ``origin`` if it names this batch."""
+    if not code:
+        return None
+    if registered is not None:
+        return registered
+    origin = product.get("origin") or {}
+    if origin.get("batch") != code:
+        return None
+    return {"code": code, "origin": origin.get("place"), "supplier": origin.get("supplier"),
+            "arrived_on": origin.get("arrival_date")}
+
+
 def stock_short(on_shelf: int, grams: int) -> dict[str, Any]:
     return {"kind": STOCK_SHORT, "posted": grams, "catalog": on_shelf}
 

@@ -39,7 +39,9 @@ def record_weighing(store: CatalogStore, device: dict[str, Any], posted: dict[st
     product = shops.on_sale(store, posted["product_id"])
     scale_rules.check_scale_sells(device, product)
     stall = shops.merchant(store, device["merchant_id"])
-    batch = store.get_batch(product["_id"], posted["batch"]) if posted.get("batch") else None
+    code = posted.get("batch")
+    batch = scale_rules.known_batch(product, code,
+                                    store.get_batch(product["_id"], code) if code else None)
     found = scale_rules.mismatches(product, posted, batch)
     op, grams = sale_op(wid), posted["grams"]
     # A crashed attempt may have sold it already: its mark says so.

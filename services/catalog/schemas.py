@@ -450,7 +450,7 @@ class DeviceSchema(Strict):
 
 class BatchCreateSchema(Strict):
     code = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9_.-]{1,40}$", error="1 to 40 letters, digits, or _ . -"),
+        r"^[A-Za-z0-9_.-]{1,64}$", error="1 to 64 letters, digits, or _ . -"),
         metadata={"example": "B20261201-01"})
     origin = Text(100, required=True, metadata={"example": "湖北洪湖"})
     supplier = Text(100, required=True, metadata={"example": "洪湖蔬菜合作社"})
@@ -479,7 +479,8 @@ class WeighingCreateSchema(Strict):
     total_fen = Money(required=True)
     weighed_at = Instant(required=True)
     batch = fields.String(load_default=None, allow_none=True,
-                          validate=validate.Length(1, 40))
+                          validate=validate.Length(1, 64),
+                          metadata={"description": "the batch code of the goods on the scale"})
 
 
 class ReceiptStallSchema(Strict):

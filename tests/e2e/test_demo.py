@@ -33,3 +33,13 @@ def test_the_demo_circle_loads_once_and_tells_its_story(system, api, tmp_path):
                       .json()["candidates"], what="candidates")
     assert ranked[0]["technician_id"] == ids["technicians"]["tech-wang"]
     assert ranked[0]["eta_minutes"] < 15
+
+    # the wet market: a receipt anyone can read by its code, shown in the walk-through
+    market = ids["market"]
+    assert set(market["scales"]) == {"merchant-wang", "merchant-liu"}
+    receipt = api.get(f"/api/v1/receipts/{market['receipt']}").json()
+    assert (receipt["product"]["name"], receipt["grams"], receipt["total_fen"]) == (
+        "本地上海青", 750, 450)
+    assert receipt["batch"]["origin"] == "湖北武汉东西湖"
+    assert receipt["batch"]["supplier"] == "东西湖蔬菜合作社"
+    assert f"/api/v1/receipts/{market['receipt']}" in demo.walkthrough(system.base_url, ids)

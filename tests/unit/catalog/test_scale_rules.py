@@ -97,3 +97,15 @@ def test_a_device_token_is_kept_only_as_its_hash():
     digest = codes.token_hash(token)
     assert token not in digest and len(digest) == 64
     assert codes.token_hash(codes.new_device_token()) != digest
+
+
+def test_a_batch_is_known_from_the_recorded_batches_or_the_products_own_origin():
+    product = {**GREENS, "origin": {"batch": "DXH-1129", "place": "湖北武汉东西湖",
+                                    "supplier": "东西湖蔬菜合作社", "arrival_date": "2026-11-29"}}
+    assert scale_rules.known_batch(product, "DXH-1129", None) == {
+        "code": "DXH-1129", "origin": "湖北武汉东西湖", "supplier": "东西湖蔬菜合作社",
+        "arrived_on": "2026-11-29"}
+    recorded = {"code": "B2", "origin": "x", "supplier": "y", "arrived_on": "2026-12-01"}
+    assert scale_rules.known_batch(product, "B2", recorded) is recorded
+    assert scale_rules.known_batch(product, "B3", None) is None
+    assert scale_rules.known_batch(product, None, None) is None
