@@ -140,3 +140,54 @@ def receipt_flagged_event(weighing: dict[str, Any], market: dict[str, Any] | Non
          "flagged_at": iso(flag["flagged_at"])},
         source=SOURCE, correlation_id=weighing["receipt_code"],
     )
+
+
+def new_rates(merchant_id: str, rates: dict[str, int], now: datetime) -> dict[str, Any]:
+    return {"_id": merchant_id, "rates": dict(rates), "updated_at": now}
+
+
+def public_rates(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"merchant_id": doc["_id"], "rates": dict(doc["rates"]),
+            "updated_at": iso(doc["updated_at"])}
+
+
+def new_drop_off_code(resident_id: str, code: str, now: datetime,
+                      expires_at: datetime) -> dict[str, Any]:
+    return {"_id": code, "resident_id": resident_id, "created_at": now,
+            "expires_at": expires_at, "used_by": None}
+
+
+def new_drop_off(device: dict[str, Any], code_doc: dict[str, Any], posted: dict[str, Any],
+                 rates: dict[str, int], earned: int, day: str, now: datetime) -> dict[str, Any]:
+    return {
+        "_id": weighing_id(device["_id"], posted["sequence"]),
+        "device_id": device["_id"],
+        "merchant_id": device["merchant_id"],
+        "resident_id": code_doc["resident_id"],
+        "code": code_doc["_id"],
+        "items": [{"category": i["category"], "grams": i["grams"]} for i in posted["items"]],
+        "rates": dict(rates),  # as posted when the box weighed: later changes do not rewrite
+        "credited_fen": earned,
+        "box_amount_fen": posted["amount_fen"],
+        "amount_differs": earned != posted["amount_fen"],
+        "weighed_at": posted["weighed_at"],
+        "day": day,
+        "recorded_at": now,
+    }
+
+
+def public_drop_off(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"id": doc["_id"], "merchant_id": doc["merchant_id"], "items": list(doc["items"]),
+            "credited_fen": doc["credited_fen"], "box_amount_fen": doc["box_amount_fen"],
+            "amount_differs": doc["amount_differs"], "weighed_at": iso(doc["weighed_at"])}
+
+
+def intake_day(merchant_id: str, day: str, docs: list[dict[str, Any]],
+               categories: tuple[str, ...]) -> dict[str, Any]:
+    grams = dict.fromkeys(categories, 0)
+    for doc in docs:
+        for item in doc["items"]:
+            grams[item["category"]] += item["grams"]
+    return {"merchant_id": merchant_id, "day": day, "drop_offs": len(docs), "grams": grams,
+            "credited_fen": sum(d["credited_fen"] for d in docs),
+            "amount_differs": sum(1 for d in docs if d["amount_differs"])}

@@ -558,3 +558,81 @@ class ReceiptFlagSchema(Strict):
 class ReceiptFlaggedSchema(Strict):
     code = fields.String(required=True)
     flagged = fields.Boolean(required=True)
+
+
+# recycling points (docs/market.md)
+
+def _rate(**kw) -> fields.Integer:
+    return fields.Integer(strict=True, required=True, validate=validate.Range(0, 100_000),
+                          metadata={"description": "fen per kg"}, **kw)
+
+
+class RecyclingRatesSchema(Strict):
+    paper = _rate()
+    plastic = _rate()
+    metal = _rate()
+    textile = _rate()
+
+
+class RecyclingRatesViewSchema(Strict):
+    merchant_id = fields.String(required=True)
+    rates = fields.Nested(RecyclingRatesSchema, required=True)
+    updated_at = fields.String(required=True)
+
+
+class DropOffCodeSchema(Strict):
+    code = fields.String(required=True, metadata={"description": "show it to the box (as a "
+                                                                 "QR); good for one drop-off"})
+    expires_at = fields.String(required=True)
+
+
+class DropOffItemSchema(Strict):
+    category = fields.String(required=True, validate=validate.OneOf(
+        ("paper", "plastic", "metal", "textile")))
+    grams = fields.Integer(required=True, strict=True, validate=validate.Range(1, 500_000))
+
+
+class DropOffCreateSchema(Strict):
+    sequence = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.-]{1,64}$", error="1 to 64 letters, digits, or _ . -"),
+        metadata={"description": "the box's own id for this drop-off: a retry is counted once"})
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9A-HJKMNP-TV-Z]{8}$", error="the 8-letter code the resident's app shows"))
+    items = fields.List(fields.Nested(DropOffItemSchema), required=True,
+                        validate=validate.Length(1, 4))
+    amount_fen = Money(required=True, metadata={"description": "what the box computed at the "
+                                                              "point's posted rates"})
+    weighed_at = Instant(required=True)
+
+
+class DropOffSchema(Strict):
+    id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    items = fields.List(fields.Nested(DropOffItemSchema), required=True)
+    credited_fen = fields.Integer(required=True)
+    box_amount_fen = fields.Integer(required=True)
+    amount_differs = fields.Boolean(required=True)
+    weighed_at = fields.String(required=True)
+
+
+class RecyclingCreditSchema(Strict):
+    resident_id = fields.String(required=True)
+    credit_fen = fields.Integer(required=True)
+    drop_offs = fields.Integer(required=True)
+    recent = fields.List(fields.Nested(DropOffSchema), required=True)
+
+
+class IntakeGramsSchema(Strict):
+    paper = fields.Integer(required=True)
+    plastic = fields.Integer(required=True)
+    metal = fields.Integer(required=True)
+    textile = fields.Integer(required=True)
+
+
+class RecyclingIntakeSchema(Strict):
+    merchant_id = fields.String(required=True)
+    day = fields.String(required=True)
+    drop_offs = fields.Integer(required=True)
+    grams = fields.Nested(IntakeGramsSchema, required=True)
+    credited_fen = fields.Integer(required=True)
+    amount_differs = fields.Integer(required=True)

@@ -15,6 +15,7 @@ from services.catalog import (
     markets,
     near,
     records,
+    recycling,
     reservations,
     scales,
     schemas,
@@ -183,6 +184,45 @@ class CatalogService(ServiceBase):
         args = load_or_raise(schemas.MarketDayArgs(), {"day": day})
         return scales.market_mismatches(self.store, actor_of(actor), market_id,
                                         args["day"].isoformat())
+
+    # recycling points (docs/market.md)
+
+    @rpc
+    def post_recycling_rates(self, actor: dict, merchant_id: str, rates: dict) -> dict:
+        data = load_or_raise(schemas.RecyclingRatesSchema(), rates)
+        return recycling.post_rates(self.store, actor_of(actor), merchant_id, data,
+                                    self.clock.now())
+
+    @rpc
+    def get_recycling_rates(self, merchant_id: str) -> dict:
+        return recycling.rates_of(self.store, merchant_id)
+
+    @rpc
+    def issue_drop_off_code(self, actor: dict) -> dict:
+        return recycling.issue_code(self.store, actor_of(actor), self.clock.now(),
+                                    setting(self.config, "RECYCLING_CODE_TTL_SECONDS"))
+
+    @rpc
+    def record_drop_off(self, device_token: str, drop_off: dict) -> dict:
+        """A recycling box's post, authenticated by its device token. A retry with the same
+        sequence returns the first drop-off; the resident is credited once."""
+        device = markets.device_for_token(self.store, device_token)
+        posted = load_or_raise(schemas.DropOffCreateSchema(), drop_off)
+        drop_id = market_records.weighing_id(device["_id"], posted["sequence"])
+        with self.order_locks.hold(drop_id):
+            doc, _created = recycling.record_drop_off(self.store, device, posted,
+                                                      self.clock.now(), self._tz())
+        return market_records.public_drop_off(doc)
+
+    @rpc
+    def recycling_credits(self, actor: dict) -> dict:
+        return recycling.credits_of(self.store, actor_of(actor))
+
+    @rpc
+    def recycling_intake(self, actor: dict, merchant_id: str, day: str) -> dict:
+        args = load_or_raise(schemas.MarketDayArgs(), {"day": day})
+        return recycling.intake(self.store, actor_of(actor), merchant_id,
+                                args["day"].isoformat())
 
     # the order saga
 

@@ -34,6 +34,10 @@ class CatalogStore:
         self.batches = db["batches"]
         self.weighings = db["weighings"]
         self.receipt_flags = db["receipt_flags"]
+        # Recycling points: posted rates, residents' drop-off codes, the boxes' drop-offs.
+        self.recycling_rates = db["recycling_rates"]
+        self.drop_off_codes = db["drop_off_codes"]
+        self.drop_offs = db["drop_offs"]
         shared_server = type(db).__module__.startswith("pymongo")
         self.merchant_cells = MerchantCells(
             self.merchants, MONGODB_CELL_TTL_SECONDS if shared_server else None)
@@ -243,6 +247,8 @@ class CatalogStore:
         self.weighings.create_index("receipt_code", unique=True)
         self.weighings.create_index([("merchant_id", 1), ("day", 1)])
         outbox.ensure_outbox_index(self.receipt_flags)
+        self.drop_offs.create_index([("merchant_id", 1), ("day", 1)])
+        self.drop_offs.create_index("resident_id")
 
     def insert_market(self, doc: dict[str, Any]) -> None:
         self.markets.insert_one(doc)
@@ -339,3 +345,48 @@ class CatalogStore:
     def mark_flagged(self, weighing_id: str) -> None:
         self.weighings.update_one({"_id": weighing_id},
                                   {"$inc": {"flags": 1}, "$set": {"attention": True}})
+
+    # recycling points (docs/market.md)
+
+    def put_rates(self, doc: dict[str, Any]) -> None:
+        self.recycling_rates.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    def get_rates(self, merchant_id: str) -> dict[str, Any] | None:
+        return self.recycling_rates.find_one({"_id": merchant_id})
+
+    def insert_drop_off_code(self, doc: dict[str, Any]) -> bool:
+        try:
+            self.drop_off_codes.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def get_drop_off_code(self, code: str) -> dict[str, Any] | None:
+        return self.drop_off_codes.find_one({"_id": code})
+
+    def claim_drop_off_code(self, code: str, drop_off_id: str, now: datetime) -> bool:
+        """Use a live code for one drop-off: once, or again by the same drop-off (a retry
+        after a crash between the claim and the record)."""
+        result = self.drop_off_codes.update_one(
+            {"_id": code, "expires_at": {"$gt": now}, "used_by": {"$in": [None, drop_off_id]}},
+            {"$set": {"used_by": drop_off_id}})
+        return result.matched_count == 1
+
+    def insert_drop_off(self, doc: dict[str, Any]) -> bool:
+        try:
+            self.drop_offs.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def get_drop_off(self, drop_off_id: str) -> dict[str, Any] | None:
+        return self.drop_offs.find_one({"_id": drop_off_id})
+
+    def drop_offs_of_resident(self, resident_id: str) -> list[dict[str, Any]]:
+        """A resident's drop-offs, newest first (by the resident_id index): a household
+        drops off a few times a week, so a lifetime's credit is a small sum."""
+        return list(self.drop_offs.find({"resident_id": resident_id})
+                    .sort("weighed_at", -1))
+
+    def drop_offs_on(self, merchant_id: str, day: str) -> list[dict[str, Any]]:
+        return list(self.drop_offs.find({"merchant_id": merchant_id, "day": day}))

@@ -139,3 +139,66 @@ def get_receipt(code):
 def flag_receipt(body, code):
     """Say the goods weighed less than the receipt: the market's manager hears of it."""
     return rpc("flag_receipt", actor=actor(), code=code, flag=body)
+
+
+# recycling points
+
+@blp.route("/merchants/<id:merchant_id>/recycling-rates", methods=["PUT"])
+@requires("merchant")
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.RecyclingRatesSchema)
+@blp.response(200, schemas.RecyclingRatesViewSchema)
+def post_recycling_rates(body, merchant_id):
+    """Post the point's rates per category, fen per kg (the recycling point's owner)."""
+    return rpc("post_recycling_rates", actor=actor(), merchant_id=merchant_id, rates=body)
+
+
+@blp.route("/merchants/<id:merchant_id>/recycling-rates")
+@requires()
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.RecyclingRatesViewSchema)
+def get_recycling_rates(merchant_id):
+    """A recycling point's current rates, fen per kg."""
+    return rpc("get_recycling_rates", merchant_id=merchant_id)
+
+
+@blp.route("/merchants/<id:merchant_id>/recycling-intake")
+@requires("merchant")
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.MarketDayArgs, location="query")
+@blp.response(200, schemas.RecyclingIntakeSchema)
+def recycling_intake(args, merchant_id):
+    """One day's intake at a recycling point: drop-offs, grams per category, fen credited
+    (the point's owner)."""
+    return rpc("recycling_intake", actor=actor(), merchant_id=merchant_id,
+               day=args["day"].isoformat())
+
+
+@blp.route("/recycling/drop-off-codes", methods=["POST"])
+@requires("resident", admin=False)
+@blp.doc(security=BEARER)
+@blp.response(201, schemas.DropOffCodeSchema)
+def issue_drop_off_code():
+    """A short-lived code for your app to show the box: the box posts it, and you are credited
+    (residents; good for one drop-off, for a few minutes)."""
+    return rpc("issue_drop_off_code", actor=actor())
+
+
+@blp.route("/recycling/drop-offs", methods=["POST"])
+@requires_device
+@blp.doc(security=DEVICE)
+@blp.arguments(schemas.DropOffCreateSchema)
+@blp.response(201, schemas.DropOffSchema)
+def post_drop_off(_body):
+    """A recycling box posts a drop-off against the resident's code (device token). A retry
+    with the same ``sequence`` is counted once."""
+    return rpc("record_drop_off", device_token=device_token(), drop_off=request.get_json())
+
+
+@blp.route("/recycling/credits/me")
+@requires("resident", admin=False)
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.RecyclingCreditSchema)
+def my_recycling_credits():
+    """Your recycling credit: the total, how many drop-offs, the latest ones."""
+    return rpc("recycling_credits", actor=actor())
