@@ -298,9 +298,15 @@ def market_world(api):
                           "unit_price_fen": 1680, "total_fen": 1680,
                           "weighed_at": "2026-12-01T04:00:00+00:00"})
     assert sale.status_code == 201, sale.text
+    point = api.post("/api/v1/merchants", as_=actors["owner"], json={
+        "name": "回收站", "business_type": "recycling", "address": "新湾菜场门口",
+        "location": {"lat": 30.5806, "lng": 114.2712}}).json()
+    assert api.request("PUT", f"/api/v1/merchants/{point['id']}/recycling-rates",
+                       as_=actors["owner"], json={"paper": 800, "plastic": 1200, "metal": 2500,
+                                                  "textile": 300}).status_code == 200
     return {"actors": actors, "ids": {"market": market["id"], "stall": stall["id"],
                                       "product": pork["id"], "doomed": doomed["id"],
-                                      "code": sale.json()["code"]}}
+                                      "code": sale.json()["code"], "point": point["id"]}}
 
 
 def market_cases() -> list[Case]:
@@ -330,6 +336,18 @@ def market_cases() -> list[Case]:
         Case("POST", "/api/v1/scales/weighings", set(), only(status=401), body={}),
         Case("POST", "/api/v1/receipts/{code}/flag", {"resident", "admin"},
              only("resident", "admin"), body={"reason": "矩阵测试"}, ok_status={200}),
+        # recycling
+        Case("PUT", "/api/v1/merchants/{point}/recycling-rates", {"owner", "admin"},
+             only("owner", "admin"), body={"paper": 800, "plastic": 1200, "metal": 2500,
+                                           "textile": 300}, ok_status={200}),
+        Case("GET", "/api/v1/merchants/{point}/recycling-rates", everyone),
+        Case("GET", "/api/v1/merchants/{point}/recycling-intake?day=2026-12-01",
+             {"owner", "admin"}, only("owner", "admin"), ok_status={200}),
+        Case("POST", "/api/v1/recycling/drop-off-codes", {"resident"}, only("resident"),
+             ok_status={201}),
+        Case("GET", "/api/v1/recycling/credits/me", {"resident"}, only("resident"),
+             ok_status={200}),
+        Case("POST", "/api/v1/recycling/drop-offs", set(), only(status=401), body={}),
         # allowed actors go last: the first of them revokes it, the next finds it revoked
         Case("POST", "/api/v1/devices/{doomed}/revoke", set(stall_hands), only(*stall_hands),
              ok_status={200}),
