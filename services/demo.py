@@ -71,6 +71,15 @@ MERCHANTS: list[dict[str, Any]] = [
         ],
     },
     {
+        "owner": "merchant-recycle",
+        "shop": {
+            "name": "民意社区智能回收站", "business_type": "recycling",
+            "location": {"lat": 30.5798, "lng": 114.2709}, "address": "江汉区民意街8号楼下",
+            "opening_hours": ALL_DAY,
+        },
+        "products": [],
+    },
+    {
         "owner": "merchant-canteen",
         "shop": {
             "name": "民意街社区长者食堂", "business_type": "elderly_care",
@@ -181,6 +190,7 @@ def load(base_url: str, data_dir: Path) -> dict[str, Any]:
         client.call("PATCH", "/api/v1/technicians/me/status", tech["sub"], "technician",
                     json={"status": "available"})
     ids["market"] = load_market(client, ids)
+    ids["recycling"] = load_recycling(client, ids)
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(ids, ensure_ascii=False, indent=2))
     return ids
@@ -212,6 +222,28 @@ def load_market(client: Client, ids: dict[str, Any]) -> dict[str, Any]:
     return {"id": market["id"], "scales": scales, "receipt": r.json()["code"]}
 
 
+RECYCLING_RATES = {"paper": 800, "plastic": 1200, "metal": 2500, "textile": 300}  # fen/kg
+
+
+def load_recycling(client: Client, ids: dict[str, Any]) -> dict[str, Any]:
+    """The recycling point's rates and box, and 张先生's first drop-off."""
+    point = ids["merchants"]["merchant-recycle"]
+    client.call("PUT", f"/api/v1/merchants/{point}/recycling-rates", "merchant-recycle",
+                "merchant", json=RECYCLING_RATES)
+    box = client.call("POST", f"/api/v1/merchants/{point}/devices", "merchant-recycle",
+                      "merchant", json={"kind": "recycling_box", "name": "1号回收箱"})
+    code = client.call("POST", "/api/v1/recycling/drop-off-codes", "resident-zhang",
+                       "resident")["code"]
+    r = requests.post(f"{client.base_url}/api/v1/recycling/drop-offs", timeout=10,
+                      headers={"X-Device-Token": box["token"]},
+                      json={"sequence": "demo-0001", "code": code, "amount_fen": 3625,
+                            "items": [{"category": "paper", "grams": 3250},
+                                      {"category": "metal", "grams": 410}],
+                            "weighed_at": "2026-12-01T02:00:00+00:00"})
+    r.raise_for_status()
+    return {"id": point, "box": {"id": box["id"], "token": box["token"]}}
+
+
 def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
     canteen = ids["merchants"]["merchant-canteen"]
     set_meal = ids["products"]["两荤一素套餐"]
@@ -226,7 +258,11 @@ def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
         "skill": "plumbing", "description": "厨房水龙头一直滴水",
         "address": home["address"], "location": home["location"],
     }, ensure_ascii=False)
-    market = ids["market"]
+    market, recycling = ids["market"], ids["recycling"]
+    drop_off = json.dumps({
+        "sequence": "demo-0002", "code": "$CODE", "amount_fen": 600,
+        "items": [{"category": "plastic", "grams": 500}],
+        "weighed_at": "2026-12-01T03:00:00+00:00"}).replace("$CODE", "'$CODE'")
     weighing = json.dumps({
         "sequence": "demo-0002", "product_id": ids["products"]["洪湖莲藕"], "grams": 1200,
         "unit_price_fen": 980, "total_fen": 1176, "weighed_at": "2026-12-01T02:00:00+00:00",
@@ -307,6 +343,18 @@ The wet market (智慧菜场): 王阿姨's scale posts each sale; the slip's QR 
        -H "Authorization: Bearer $MANAGER"
   curl -s "$B/api/v1/markets/{market["id"]}/mismatches?day=2026-12-01" \\
        -H "Authorization: Bearer $MANAGER"
+
+Recycling (智能回收箱): 张先生 drops off paper and cans; the box credits him at posted rates.
+
+  ZHANG=$({token.format(u="$B", sub="resident-zhang", role="resident")})
+  curl -s $B/api/v1/merchants/{recycling["id"]}/recycling-rates -H "Authorization: Bearer $ZHANG"
+  # his app shows a code (good for one drop-off, ten minutes); the box posts it with the weights
+  CODE=$(curl -s -X POST $B/api/v1/recycling/drop-off-codes -H "Authorization: Bearer $ZHANG" \\
+         | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+  curl -s -X POST $B/api/v1/recycling/drop-offs -H 'Content-Type: application/json' \\
+       -H "X-Device-Token: {recycling["box"]["token"]}" \\
+       -d '{drop_off}'
+  curl -s $B/api/v1/recycling/credits/me -H "Authorization: Bearer $ZHANG"
 """
 
 

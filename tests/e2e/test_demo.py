@@ -43,3 +43,9 @@ def test_the_demo_circle_loads_once_and_tells_its_story(system, api, tmp_path):
     assert receipt["batch"]["origin"] == "湖北武汉东西湖"
     assert receipt["batch"]["supplier"] == "东西湖蔬菜合作社"
     assert f"/api/v1/receipts/{market['receipt']}" in demo.walkthrough(system.base_url, ids)
+
+    # recycling: 张先生's first drop-off is on his account; the walk-through drops off again
+    zhang = ("resident-zhang", "resident")
+    credit = api.get("/api/v1/recycling/credits/me", as_=zhang).json()
+    assert (credit["credit_fen"], credit["drop_offs"]) == (3625, 1)
+    assert "/api/v1/recycling/drop-offs" in demo.walkthrough(system.base_url, ids)
