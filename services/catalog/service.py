@@ -35,7 +35,8 @@ from services.common.store import StoreProvider
 class CatalogService(ServiceBase):
     name = "catalog"
     store = StoreProvider(CatalogStore, "catalog")
-    # One order's events are handled one at a time (reservations.py relies on it).
+    # One order's events are handled one at a time (reservations.py relies on it); so is one
+    # device post (a weighing or drop-off id: scales.py, recycling.py).
     order_locks = KeyedLocksProvider()
 
     def _walk_model(self) -> TravelModel:

@@ -128,15 +128,19 @@ def check(case, base_url: str, headers: dict) -> None:
         assert set(body["error"]) == {"code", "message", "details"}, body
 
 
-def registered_scale(api) -> str:
+def registered_devices(api) -> dict[str, str]:
+    """A live scale's and a live recycling box's tokens."""
     owner = ("fuzz-stall-owner", "merchant")
-    stall = api.post("/api/v1/merchants", as_=owner, json={
-        "name": "测试摊位", "business_type": "wet_market", "address": "菜场1号",
-        "location": {"lat": 30.5806, "lng": 114.2712}}).json()
-    scale = api.post(f"/api/v1/merchants/{stall['id']}/devices", as_=owner,
-                     json={"kind": "scale", "name": "秤"})
-    assert scale.status_code == 201, scale.text
-    return scale.json()["token"]
+    tokens = {}
+    for kind, business in (("scale", "wet_market"), ("recycling_box", "recycling")):
+        stall = api.post("/api/v1/merchants", as_=owner, json={
+            "name": "测试摊位", "business_type": business, "address": "菜场1号",
+            "location": {"lat": 30.5806, "lng": 114.2712}}).json()
+        device = api.post(f"/api/v1/merchants/{stall['id']}/devices", as_=owner,
+                          json={"kind": kind, "name": "设备"})
+        assert device.status_code == 201, device.text
+        tokens[kind] = device.json()["token"]
+    return tokens
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -147,7 +151,7 @@ def test_no_generated_request_breaks_the_api(system, api, mode, huge_numbers_ser
     # An admin passes every role check, so generated input reaches the services' own checks.
     headers = {"Authorization": f"Bearer {api.token('fuzz-admin', 'admin')}"}
     # A device's endpoints get a live device's token, so generated input reaches the catalog.
-    device_headers = {**headers, "X-Device-Token": registered_scale(api)}
+    tokens = registered_devices(api)
     sending = {"headers": headers}
     failures = []
     operations = 0
@@ -156,8 +160,10 @@ def test_no_generated_request_breaks_the_api(system, api, mode, huge_numbers_ser
         operation = result.ok()
         operations += 1
         security = operation.definition.raw.get("security") or []
-        sending["headers"] = (device_headers if any("deviceToken" in s for s in security)
-                              else headers)
+        sending["headers"] = headers
+        if any("deviceToken" in s for s in security):
+            kind = "recycling_box" if "/recycling/" in operation.path else "scale"
+            sending["headers"] = {**headers, "X-Device-Token": tokens[kind]}
 
         @given(operation.as_strategy(generation_mode=mode))
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
