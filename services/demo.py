@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,30 @@ MERCHANTS: list[dict[str, Any]] = [
              "origin": {"supplier": "洪湖水产", "place": "湖北洪湖", "batch": "HH-1128",
                         "arrival_date": "2026-11-28"}},
         ],
+    },
+    {
+        "owner": "merchant-liu",
+        "shop": {
+            "name": "民意菜场·刘记鲜肉", "business_type": "wet_market",
+            "location": {"lat": 30.5790, "lng": 114.2695}, "address": "江汉区民意菜场B区3号",
+            "opening_hours": {d: [["06:00", "18:00"]] for d in DAILY_7_TO_22},
+            "delivery": {"max_walk_minutes": 10, "fee_fen": 200, "min_order_fen": 2000},
+        },
+        "products": [
+            {"name": "五花肉", "sale_mode": "by_weight", "price_per": "500g", "unit": "斤",
+             "price_fen": 1680, "stock": 25000,
+             "origin": {"supplier": "孝感生猪定点屠宰场", "place": "湖北孝感",
+                        "batch": "XG-1130", "arrival_date": "2026-11-30"}},
+        ],
+    },
+    {
+        "owner": "merchant-recycle",
+        "shop": {
+            "name": "民意社区智能回收站", "business_type": "recycling",
+            "location": {"lat": 30.5798, "lng": 114.2709}, "address": "江汉区民意街8号楼下",
+            "opening_hours": ALL_DAY,
+        },
+        "products": [],
     },
     {
         "owner": "merchant-canteen",
@@ -169,9 +194,64 @@ def load(base_url: str, data_dir: Path) -> dict[str, Any]:
         client.call("PUT", "/api/v1/me/notification-preferences", sub, "resident",
                     json={"home": {"location": person["location"], "address": person["address"],
                                    "community": person["community"]}})
+    ids["market"] = load_market(client, ids)
+    ids["recycling"] = load_recycling(client, ids)
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(ids, ensure_ascii=False, indent=2))
     return ids
+
+
+MARKET_MANAGER = "manager-minyi"
+MARKET_STALLS = ("merchant-wang", "merchant-liu")
+
+
+def load_market(client: Client, ids: dict[str, Any]) -> dict[str, Any]:
+    """民意菜场: its manager, two stalls with a smart scale each, and one sale's receipt."""
+    market = client.call("POST", "/api/v1/markets", MARKET_MANAGER, "market_manager",
+                         json={"name": "民意菜场"})
+    scales = {}
+    for owner in MARKET_STALLS:
+        stall = ids["merchants"][owner]
+        client.call("POST", f"/api/v1/markets/{market['id']}/stalls", owner, "merchant",
+                    json={"merchant_id": stall})
+        scale = client.call("POST", f"/api/v1/merchants/{stall}/devices", owner, "merchant",
+                            json={"kind": "scale", "name": "电子秤1号"})
+        scales[owner] = {"id": scale["id"], "token": scale["token"]}
+    # 王阿姨 weighs 750 g of greens (3 yuan a jin) from the batch on the product's label.
+    r = requests.post(f"{client.base_url}/api/v1/scales/weighings", timeout=10,
+                      headers={"X-Device-Token": scales["merchant-wang"]["token"]},
+                      json={"sequence": "demo-0001", "product_id": ids["products"]["本地上海青"],
+                            "grams": 750, "unit_price_fen": 300, "total_fen": 450,
+                            "weighed_at": _now_iso(), "batch": "DXH-1129"})
+    r.raise_for_status()
+    return {"id": market["id"], "scales": scales, "receipt": r.json()["code"]}
+
+
+def _now_iso() -> str:
+    """When a demo device weighs: now (a device posts what it just weighed)."""
+    return datetime.now(UTC).isoformat()
+
+
+RECYCLING_RATES = {"paper": 800, "plastic": 1200, "metal": 2500, "textile": 300}  # fen/kg
+
+
+def load_recycling(client: Client, ids: dict[str, Any]) -> dict[str, Any]:
+    """The recycling point's rates and box, and 张先生's first drop-off."""
+    point = ids["merchants"]["merchant-recycle"]
+    client.call("PUT", f"/api/v1/merchants/{point}/recycling-rates", "merchant-recycle",
+                "merchant", json=RECYCLING_RATES)
+    box = client.call("POST", f"/api/v1/merchants/{point}/devices", "merchant-recycle",
+                      "merchant", json={"kind": "recycling_box", "name": "1号回收箱"})
+    code = client.call("POST", "/api/v1/recycling/drop-off-codes", "resident-zhang",
+                       "resident")["code"]
+    r = requests.post(f"{client.base_url}/api/v1/recycling/drop-offs", timeout=10,
+                      headers={"X-Device-Token": box["token"]},
+                      json={"sequence": "demo-0001", "code": code, "amount_fen": 3625,
+                            "items": [{"category": "paper", "grams": 3250},
+                                      {"category": "metal", "grams": 410}],
+                            "weighed_at": _now_iso()})
+    r.raise_for_status()
+    return {"id": point, "box": {"id": box["id"], "token": box["token"]}}
 
 
 def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
@@ -188,6 +268,15 @@ def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
         "skill": "plumbing", "description": "厨房水龙头一直滴水",
         "address": home["address"], "location": home["location"],
     }, ensure_ascii=False)
+    market, recycling = ids["market"], ids["recycling"]
+    drop_off = json.dumps({
+        "sequence": "demo-0002", "code": "$CODE", "amount_fen": 600,
+        "items": [{"category": "plastic", "grams": 500}],
+        "weighed_at": "2026-12-01T03:00:00+00:00"}).replace("$CODE", "'$CODE'")
+    weighing = json.dumps({
+        "sequence": "demo-0002", "product_id": ids["products"]["洪湖莲藕"], "grams": 1200,
+        "unit_price_fen": 980, "total_fen": 1176, "weighed_at": _now_iso(),
+        "batch": "HH-1128"}, ensure_ascii=False)
     token = ("curl -s -X POST {u}/api/v1/auth/dev-token -H 'Content-Type: application/json' "
              "-d '{{\"sub\": \"{sub}\", \"role\": \"{role}\"}}' | python3 -c "
              "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'")
@@ -245,6 +334,37 @@ Repairs: her tap leaks; the dispatcher sends the nearest plumber (arrival within
        -H 'Content-Type: application/json' -d '{{"technician_id": "TECHNICIAN_ID"}}'
   curl -s -X POST $B/api/v1/repairs/REPAIR_ID/accept -H "Authorization: Bearer $WANG"
   curl -s $B/api/v1/dispatch/board -H "Authorization: Bearer $DISPATCH"
+
+The wet market (智慧菜场): 王阿姨's scale posts each sale; the slip's QR opens its receipt.
+
+  # the receipt of her 750 g of greens: anyone with the code, no sign-in
+  curl -s $B/api/v1/receipts/{market["receipt"]}
+
+  # her scale posts another weighing (its device token, never a person's login)
+  curl -s -X POST $B/api/v1/scales/weighings -H 'Content-Type: application/json' \\
+       -H "X-Device-Token: {market["scales"]["merchant-wang"]["token"]}" \\
+       -d '{weighing}'
+
+  # 李奶奶 thinks it was short-weighed; the market's manager sees it, with the day's stalls
+  curl -s -X POST $B/api/v1/receipts/{market["receipt"]}/flag -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' -d '{{"reason": "到家称了只有700克"}}'
+  MANAGER=$({token.format(u="$B", sub=MARKET_MANAGER, role="market_manager")})
+  curl -s "$B/api/v1/markets/{market["id"]}/weighings?day=2026-12-01" \\
+       -H "Authorization: Bearer $MANAGER"
+  curl -s "$B/api/v1/markets/{market["id"]}/mismatches?day=2026-12-01" \\
+       -H "Authorization: Bearer $MANAGER"
+
+Recycling (智能回收箱): 张先生 drops off paper and cans; the box credits him at posted rates.
+
+  ZHANG=$({token.format(u="$B", sub="resident-zhang", role="resident")})
+  curl -s $B/api/v1/merchants/{recycling["id"]}/recycling-rates -H "Authorization: Bearer $ZHANG"
+  # his app shows a code (good for one drop-off, ten minutes); the box posts it with the weights
+  CODE=$(curl -s -X POST $B/api/v1/recycling/drop-off-codes -H "Authorization: Bearer $ZHANG" \\
+         | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+  curl -s -X POST $B/api/v1/recycling/drop-offs -H 'Content-Type: application/json' \\
+       -H "X-Device-Token: {recycling["box"]["token"]}" \\
+       -d '{drop_off}'
+  curl -s $B/api/v1/recycling/credits/me -H "Authorization: Bearer $ZHANG"
 """
 
 

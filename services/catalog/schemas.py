@@ -5,9 +5,24 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from services.catalog import taxonomy
-from services.catalog.pricing import BY_PIECE, PRICE_PER_GRAMS, SALE_MODES
+from services.catalog.pricing import (
+    BY_PIECE,
+    MAX_WEIGHT_G,
+    MIN_WEIGHT_G,
+    PRICE_PER_GRAMS,
+    SALE_MODES,
+)
 from services.common import hours as opening_hours
-from services.common.schemas import Id, LocationSchema, Money, Strict, Text, page_of
+from services.common.schemas import (
+    Day,
+    Id,
+    Instant,
+    LocationSchema,
+    Money,
+    Strict,
+    Text,
+    page_of,
+)
 
 PRICE_PER = tuple(PRICE_PER_GRAMS)
 
@@ -397,3 +412,227 @@ class CoverageAreaSchema(Strict):
         "description": "properties: cell, res, centre, basic_covered, basic_total, "
                        "basic_missing"})
     properties = fields.Dict(required=True)
+
+
+# the wet market (docs/market.md)
+
+class MarketCreateSchema(Strict):
+    name = Text(100, required=True, metadata={"example": "新湾菜场"})
+
+
+class MarketSchema(Strict):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    manager_id = fields.String(required=True)
+    stall_ids = fields.List(fields.String(), required=True)
+    created_at = fields.String(required=True)
+
+
+class StallJoinSchema(Strict):
+    merchant_id = Id(required=True)
+
+
+class DeviceCreateSchema(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(("scale", "recycling_box")))
+    name = Text(60, required=True, metadata={"example": "3号摊位电子秤"})
+
+
+class DeviceSchema(Strict):
+    id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    name = fields.String(required=True)
+    created_at = fields.String(required=True)
+    revoked_at = fields.String(required=True, allow_none=True)
+    token = fields.String(metadata={"description": "the device's credential, shown only at "
+                                                   "registration: send it as X-Device-Token"})
+
+
+class BatchCreateSchema(Strict):
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.-]{1,64}$", error="1 to 64 letters, digits, or _ . -"),
+        metadata={"example": "B20261201-01"})
+    origin = Text(100, required=True, metadata={"example": "湖北洪湖"})
+    supplier = Text(100, required=True, metadata={"example": "洪湖蔬菜合作社"})
+    arrived_on = Day(required=True)
+
+
+class BatchSchema(Strict):
+    id = fields.String(required=True)
+    product_id = fields.String(required=True)
+    code = fields.String(required=True)
+    origin = fields.String(required=True)
+    supplier = fields.String(required=True)
+    arrived_on = fields.String(required=True)
+
+
+class WeighingCreateSchema(Strict):
+    sequence = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.-]{1,64}$", error="1 to 64 letters, digits, or _ . -"),
+        metadata={"description": "the scale's own id for this weighing: a retried post with "
+                                 "the same sequence is recorded once"})
+    product_id = Id(required=True)
+    grams = fields.Integer(required=True, strict=True,
+                           validate=validate.Range(MIN_WEIGHT_G, MAX_WEIGHT_G))
+    unit_price_fen = Money(required=True, metadata={"description": "per the product's "
+                                                                   "price_per unit"})
+    total_fen = Money(required=True)
+    weighed_at = Instant(required=True)
+    batch = fields.String(load_default=None, allow_none=True,
+                          validate=validate.Length(1, 64),
+                          metadata={"description": "the batch code of the goods on the scale"})
+
+
+class ReceiptStallSchema(Strict):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ReceiptBatchSchema(Strict):
+    code = fields.String(required=True, allow_none=True)
+    origin = fields.String(required=True, allow_none=True)
+    supplier = fields.String(required=True, allow_none=True)
+    arrived_on = fields.String(required=True, allow_none=True)
+
+
+class ReceiptSchema(Strict):
+    code = fields.String(required=True)
+    stall = fields.Nested(ReceiptStallSchema, required=True)
+    product = fields.Nested(ReceiptStallSchema, required=True)
+    grams = fields.Integer(required=True)
+    unit_price_fen = fields.Integer(required=True)
+    price_per = fields.String(required=True, allow_none=True)
+    total_fen = fields.Integer(required=True)
+    weighed_at = fields.String(required=True)
+    batch = fields.Nested(ReceiptBatchSchema, required=True)
+
+
+class WeighingReceiptSchema(ReceiptSchema):
+    url = fields.String(required=True, metadata={"description": "the receipt's public page "
+                                                                "(for the QR on the slip)"})
+
+
+class MismatchSchema(Strict):
+    kind = fields.String(required=True)
+    posted = fields.Raw(required=True, allow_none=True)
+    catalog = fields.Raw(required=True, allow_none=True)
+
+
+class ManagerWeighingSchema(ReceiptSchema):
+    device_id = fields.String(required=True)
+    mismatches = fields.List(fields.Nested(MismatchSchema), required=True)
+    flags = fields.Integer(required=True)
+    stock_taken = fields.Boolean(required=True)
+
+
+class MarketDayArgs(Strict):
+    day = Day(required=True, metadata={"example": "2026-12-01"})
+
+
+class StallDaySchema(Strict):
+    merchant_id = fields.String(required=True)
+    name = fields.String(required=True)
+    weighings = fields.Integer(required=True)
+    grams = fields.Integer(required=True)
+    total_fen = fields.Integer(required=True)
+    mismatched = fields.Integer(required=True)
+    flagged = fields.Integer(required=True)
+
+
+class MarketDaySchema(Strict):
+    market_id = fields.String(required=True)
+    day = fields.String(required=True)
+    stalls = fields.List(fields.Nested(StallDaySchema), required=True)
+
+
+class MismatchListSchema(Strict):
+    market_id = fields.String(required=True)
+    day = fields.String(required=True)
+    items = fields.List(fields.Nested(ManagerWeighingSchema), required=True)
+
+
+class ReceiptFlagSchema(Strict):
+    reason = Text(500, required=True, metadata={"example": "到家称了只有400克"})
+
+
+class ReceiptFlaggedSchema(Strict):
+    code = fields.String(required=True)
+    flagged = fields.Boolean(required=True)
+
+
+# recycling points (docs/market.md)
+
+def _rate(**kw) -> fields.Integer:
+    return fields.Integer(strict=True, required=True, validate=validate.Range(0, 100_000),
+                          metadata={"description": "fen per kg"}, **kw)
+
+
+class RecyclingRatesSchema(Strict):
+    paper = _rate()
+    plastic = _rate()
+    metal = _rate()
+    textile = _rate()
+
+
+class RecyclingRatesViewSchema(Strict):
+    merchant_id = fields.String(required=True)
+    rates = fields.Nested(RecyclingRatesSchema, required=True)
+    updated_at = fields.String(required=True)
+
+
+class DropOffCodeSchema(Strict):
+    code = fields.String(required=True, metadata={"description": "show it to the box (as a "
+                                                                 "QR); good for one drop-off"})
+    expires_at = fields.String(required=True)
+
+
+class DropOffItemSchema(Strict):
+    category = fields.String(required=True, validate=validate.OneOf(
+        ("paper", "plastic", "metal", "textile")))
+    grams = fields.Integer(required=True, strict=True, validate=validate.Range(1, 500_000))
+
+
+class DropOffCreateSchema(Strict):
+    sequence = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.-]{1,64}$", error="1 to 64 letters, digits, or _ . -"),
+        metadata={"description": "the box's own id for this drop-off: a retry is counted once"})
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9A-HJKMNP-TV-Z]{8}$", error="the 8-letter code the resident's app shows"))
+    items = fields.List(fields.Nested(DropOffItemSchema), required=True,
+                        validate=validate.Length(1, 4))
+    amount_fen = Money(required=True, metadata={"description": "what the box computed at the "
+                                                              "point's posted rates"})
+    weighed_at = Instant(required=True)
+
+
+class DropOffSchema(Strict):
+    id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    items = fields.List(fields.Nested(DropOffItemSchema), required=True)
+    credited_fen = fields.Integer(required=True)
+    box_amount_fen = fields.Integer(required=True)
+    amount_differs = fields.Boolean(required=True)
+    weighed_at = fields.String(required=True)
+
+
+class RecyclingCreditSchema(Strict):
+    resident_id = fields.String(required=True)
+    credit_fen = fields.Integer(required=True)
+    drop_offs = fields.Integer(required=True)
+    recent = fields.List(fields.Nested(DropOffSchema), required=True)
+
+
+class IntakeGramsSchema(Strict):
+    paper = fields.Integer(required=True)
+    plastic = fields.Integer(required=True)
+    metal = fields.Integer(required=True)
+    textile = fields.Integer(required=True)
+
+
+class RecyclingIntakeSchema(Strict):
+    merchant_id = fields.String(required=True)
+    day = fields.String(required=True)
+    drop_offs = fields.Integer(required=True)
+    grams = fields.Nested(IntakeGramsSchema, required=True)
+    credited_fen = fields.Integer(required=True)
+    amount_differs = fields.Integer(required=True)

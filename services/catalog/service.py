@@ -9,7 +9,18 @@ from datetime import datetime
 import eventlet
 from nameko.rpc import rpc
 
-from services.catalog import domain, near, records, reservations, schemas, shops
+from services.catalog import (
+    domain,
+    market_records,
+    markets,
+    near,
+    records,
+    recycling,
+    reservations,
+    scales,
+    schemas,
+    shops,
+)
 from services.catalog.store import CatalogStore
 from services.common.config import setting
 from services.common.errors import InvalidInput, load_or_raise
@@ -24,7 +35,8 @@ from services.common.store import StoreProvider
 class CatalogService(ServiceBase):
     name = "catalog"
     store = StoreProvider(CatalogStore, "catalog")
-    # One order's events are handled one at a time (reservations.py relies on it).
+    # One order's events are handled one at a time (reservations.py relies on it); so is one
+    # device post (a weighing or drop-off id: scales.py, recycling.py).
     order_locks = KeyedLocksProvider()
 
     def _walk_model(self) -> TravelModel:
@@ -121,6 +133,114 @@ class CatalogService(ServiceBase):
                                       pause=lambda: eventlet.sleep(0))
         except ValueError as exc:  # too many cells, or too large an area
             raise InvalidInput(str(exc), {"_schema": [str(exc)]}) from None
+
+    # the wet market: markets, devices, batches, weighings and receipts (docs/market.md)
+
+    def _tz(self) -> str:
+        return setting(self.config, "CITY_TZ")
+
+    @rpc
+    def open_market(self, actor: dict, market: dict) -> dict:
+        return markets.open_market(self.store, actor_of(actor), market, self.clock.now())
+
+    @rpc
+    def get_market(self, actor: dict, market_id: str) -> dict:
+        return market_records.public_market(
+            markets.managed_market(self.store, actor_of(actor), market_id))
+
+    @rpc
+    def join_market(self, actor: dict, market_id: str, stall: dict) -> dict:
+        return markets.join_market(self.store, actor_of(actor), market_id, stall)
+
+    @rpc
+    def register_device(self, actor: dict, merchant_id: str, device: dict) -> dict:
+        return markets.register_device(self.store, actor_of(actor), merchant_id, device,
+                                       self.clock.now())
+
+    @rpc
+    def revoke_device(self, actor: dict, device_id: str) -> dict:
+        return markets.revoke_device(self.store, actor_of(actor), device_id, self.clock.now())
+
+    @rpc
+    def add_batch(self, actor: dict, product_id: str, batch: dict) -> dict:
+        return markets.add_batch(self.store, actor_of(actor), product_id, batch,
+                                 self.clock.now())
+
+    @rpc
+    def record_weighing(self, device_token: str, weighing: dict) -> dict:
+        """A scale's post, authenticated by its device token. A retry with the same sequence
+        returns the first receipt."""
+        device = markets.device_for_token(self.store, device_token)
+        posted = load_or_raise(schemas.WeighingCreateSchema(), weighing)
+        wid = market_records.weighing_id(device["_id"], posted["sequence"])
+        with self.order_locks.hold(wid):
+            doc, _created = scales.record_weighing(self.store, device, posted,
+                                                   self.clock.now(), self._tz())
+        return market_records.public_receipt(doc)
+
+    @rpc
+    def get_receipt(self, code: str) -> dict:
+        return scales.receipt(self.store, code)
+
+    @rpc
+    def flag_receipt(self, actor: dict, code: str, flag: dict) -> dict:
+        data = load_or_raise(schemas.ReceiptFlagSchema(), flag)
+        answer, stored = scales.flag_receipt(self.store, actor_of(actor), code,
+                                             data["reason"], self.clock.now())
+        if stored is not None:
+            self.flush(self.store.receipt_flags, stored["_id"], stored)
+        return answer
+
+    @rpc
+    def market_day(self, actor: dict, market_id: str, day: str) -> dict:
+        args = load_or_raise(schemas.MarketDayArgs(), {"day": day})
+        return scales.market_day(self.store, actor_of(actor), market_id,
+                                 args["day"].isoformat())
+
+    @rpc
+    def market_mismatches(self, actor: dict, market_id: str, day: str) -> dict:
+        args = load_or_raise(schemas.MarketDayArgs(), {"day": day})
+        return scales.market_mismatches(self.store, actor_of(actor), market_id,
+                                        args["day"].isoformat())
+
+    # recycling points (docs/market.md)
+
+    @rpc
+    def post_recycling_rates(self, actor: dict, merchant_id: str, rates: dict) -> dict:
+        data = load_or_raise(schemas.RecyclingRatesSchema(), rates)
+        return recycling.post_rates(self.store, actor_of(actor), merchant_id, data,
+                                    self.clock.now())
+
+    @rpc
+    def get_recycling_rates(self, merchant_id: str) -> dict:
+        return recycling.rates_of(self.store, merchant_id)
+
+    @rpc
+    def issue_drop_off_code(self, actor: dict) -> dict:
+        return recycling.issue_code(self.store, actor_of(actor), self.clock.now(),
+                                    setting(self.config, "RECYCLING_CODE_TTL_SECONDS"))
+
+    @rpc
+    def record_drop_off(self, device_token: str, drop_off: dict) -> dict:
+        """A recycling box's post, authenticated by its device token. A retry with the same
+        sequence returns the first drop-off; the resident is credited once."""
+        device = markets.device_for_token(self.store, device_token)
+        posted = load_or_raise(schemas.DropOffCreateSchema(), drop_off)
+        drop_id = market_records.weighing_id(device["_id"], posted["sequence"])
+        with self.order_locks.hold(drop_id):
+            doc, _created = recycling.record_drop_off(self.store, device, posted,
+                                                      self.clock.now(), self._tz())
+        return market_records.public_drop_off(doc)
+
+    @rpc
+    def recycling_credits(self, actor: dict) -> dict:
+        return recycling.credits_of(self.store, actor_of(actor))
+
+    @rpc
+    def recycling_intake(self, actor: dict, merchant_id: str, day: str) -> dict:
+        args = load_or_raise(schemas.MarketDayArgs(), {"day": day})
+        return recycling.intake(self.store, actor_of(actor), merchant_id,
+                                args["day"].isoformat())
 
     # the order saga
 

@@ -27,6 +27,17 @@ class CatalogStore:
         self.products = db["products"]
         # _id = order id: what the catalog decided and holds for each order.
         self.ledger = db["reservations"]
+        # The wet market (docs/market.md): markets, stall devices, goods batches, weighings
+        # (each one a sale with its receipt) and residents' flags on receipts.
+        self.markets = db["markets"]
+        self.devices = db["devices"]
+        self.batches = db["batches"]
+        self.weighings = db["weighings"]
+        self.receipt_flags = db["receipt_flags"]
+        # Recycling points: posted rates, residents' drop-off codes, the boxes' drop-offs.
+        self.recycling_rates = db["recycling_rates"]
+        self.drop_off_codes = db["drop_off_codes"]
+        self.drop_offs = db["drop_offs"]
         shared_server = type(db).__module__.startswith("pymongo")
         self.merchant_cells = MerchantCells(
             self.merchants, MONGODB_CELL_TTL_SECONDS if shared_server else None)
@@ -42,6 +53,7 @@ class CatalogStore:
         outbox.ensure_outbox_index(self.ledger)
         outbox.ensure_outbox_index(self.merchants)
         outbox.ensure_outbox_index(self.products)
+        self._ensure_market_indexes()
         self._backfill_name_keys()
         self._migrate_reservation_lists()
         # The embedded engine builds its in-memory hash indexes on a collection's first query
@@ -83,8 +95,9 @@ class CatalogStore:
                         upsert=True)
 
     def outbox_collections(self) -> list[Any]:
-        # merchants and products carry their change events (product_changed, ...)
-        return [self.ledger, self.merchants, self.products]
+        # merchants and products carry their change events (product_changed, ...); receipt
+        # flags their receipt_flagged
+        return [self.ledger, self.merchants, self.products, self.receipt_flags]
 
     # merchants
 
@@ -240,3 +253,156 @@ class CatalogStore:
             upsert=True,
             return_document=ReturnDocument.BEFORE,
         )
+
+    # the wet market: markets, devices, batches, weighings and flags (docs/market.md)
+
+    def _ensure_market_indexes(self) -> None:
+        self.markets.create_index("stall_ids")
+        self.devices.create_index("token_hash", unique=True)
+        self.batches.create_index([("product_id", 1), ("code", 1)], unique=True)
+        self.weighings.create_index("receipt_code", unique=True)
+        self.weighings.create_index([("merchant_id", 1), ("day", 1)])
+        outbox.ensure_outbox_index(self.receipt_flags)
+        self.drop_offs.create_index([("merchant_id", 1), ("day", 1)])
+        self.drop_offs.create_index("resident_id")
+
+    def insert_market(self, doc: dict[str, Any]) -> None:
+        self.markets.insert_one(doc)
+
+    def get_market(self, market_id: str) -> dict[str, Any] | None:
+        return self.markets.find_one({"_id": market_id})
+
+    def market_of_stall(self, merchant_id: str) -> dict[str, Any] | None:
+        return self.markets.find_one({"stall_ids": merchant_id})
+
+    def add_stall(self, market_id: str, merchant_id: str, limit: int) -> dict[str, Any] | None:
+        """Add a stall to a market that has room: None if it is full (or gone)."""
+        return self.markets.find_one_and_update(
+            {"_id": market_id, f"stall_ids.{limit - 1}": {"$exists": False}},
+            {"$addToSet": {"stall_ids": merchant_id}}, return_document=ReturnDocument.AFTER)
+
+    def insert_device(self, doc: dict[str, Any]) -> None:
+        self.devices.insert_one(doc)
+
+    def get_device(self, device_id: str) -> dict[str, Any] | None:
+        return self.devices.find_one({"_id": device_id})
+
+    def device_by_token_hash(self, digest: str) -> dict[str, Any] | None:
+        return self.devices.find_one({"token_hash": digest})
+
+    def revoke_device(self, device_id: str, by: str, now: datetime) -> dict[str, Any] | None:
+        """Revoke once; the first revocation's who and when stay."""
+        self.devices.update_one({"_id": device_id, "revoked_at": None},
+                                {"$set": {"revoked_at": now, "revoked_by": by}})
+        return self.get_device(device_id)
+
+    def insert_batch(self, doc: dict[str, Any]) -> bool:
+        try:
+            self.batches.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def get_batch(self, product_id: str, code: str) -> dict[str, Any] | None:
+        return self.batches.find_one({"product_id": product_id, "code": code})
+
+    def sell_now(self, product_id: str, op: str, quantity: int) -> bool:
+        """An immediate sale (a scale at the counter): shelf to sold in one guarded write,
+        never below zero, never twice while ``op``'s mark is there. Beside the reservation
+        protocol, with the same marks: see scales.py."""
+        result = self.products.update_one(
+            {"_id": product_id, "stock": {"$gte": quantity}, "inflight": {"$ne": op}},
+            {"$inc": {"stock": -quantity, "sold": quantity}, "$push": {"inflight": op}},
+        )
+        return result.modified_count == 1
+
+    def unsell(self, product_id: str, op: str, quantity: int) -> bool:
+        """Undo a ``sell_now`` no weighing recorded: only while its mark is there."""
+        result = self.products.update_one(
+            {"_id": product_id, "inflight": op},
+            {"$inc": {"stock": quantity, "sold": -quantity}, "$pull": {"inflight": op}},
+        )
+        return result.modified_count == 1
+
+    def insert_weighing(self, doc: dict[str, Any]) -> str:
+        """"new", "duplicate" (this device already posted this sequence) or "code_taken"."""
+        try:
+            self.weighings.insert_one(doc)
+        except DuplicateKeyError:
+            if self.weighings.find_one({"_id": doc["_id"]}, {"_id": 1}) is not None:
+                return "duplicate"
+            return "code_taken"
+        return "new"
+
+    def get_weighing(self, weighing_id: str) -> dict[str, Any] | None:
+        return self.weighings.find_one({"_id": weighing_id})
+
+    def weighing_by_code(self, code: str) -> dict[str, Any] | None:
+        return self.weighings.find_one({"receipt_code": code})
+
+    def weighings_of(self, merchant_ids: list[str], day: str,
+                     only_attention: bool = False) -> list[dict[str, Any]]:
+        """One market day's weighings (found by the (merchant_id, day) index): a stall weighs
+        hundreds a day, not millions."""
+        query: dict[str, Any] = {"merchant_id": {"$in": merchant_ids}, "day": day}
+        if only_attention:
+            query["attention"] = True
+        return list(self.weighings.find(query).sort("weighed_at", 1))
+
+    def insert_flag(self, doc: dict[str, Any], events: list[dict]) -> dict[str, Any] | None:
+        """A resident's flag with its event; None if this resident flagged it already."""
+        stored = outbox.with_outbox(doc, events)
+        try:
+            self.receipt_flags.insert_one(stored)
+        except DuplicateKeyError:
+            return None
+        return stored
+
+    def mark_flagged(self, weighing_id: str) -> None:
+        self.weighings.update_one({"_id": weighing_id},
+                                  {"$inc": {"flags": 1}, "$set": {"attention": True}})
+
+    # recycling points (docs/market.md)
+
+    def put_rates(self, doc: dict[str, Any]) -> None:
+        self.recycling_rates.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    def get_rates(self, merchant_id: str) -> dict[str, Any] | None:
+        return self.recycling_rates.find_one({"_id": merchant_id})
+
+    def insert_drop_off_code(self, doc: dict[str, Any]) -> bool:
+        try:
+            self.drop_off_codes.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def get_drop_off_code(self, code: str) -> dict[str, Any] | None:
+        return self.drop_off_codes.find_one({"_id": code})
+
+    def claim_drop_off_code(self, code: str, drop_off_id: str, now: datetime) -> bool:
+        """Use a live code for one drop-off: once, or again by the same drop-off (a retry
+        after a crash between the claim and the record)."""
+        result = self.drop_off_codes.update_one(
+            {"_id": code, "expires_at": {"$gt": now}, "used_by": {"$in": [None, drop_off_id]}},
+            {"$set": {"used_by": drop_off_id}})
+        return result.matched_count == 1
+
+    def insert_drop_off(self, doc: dict[str, Any]) -> bool:
+        try:
+            self.drop_offs.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def get_drop_off(self, drop_off_id: str) -> dict[str, Any] | None:
+        return self.drop_offs.find_one({"_id": drop_off_id})
+
+    def drop_offs_of_resident(self, resident_id: str) -> list[dict[str, Any]]:
+        """A resident's drop-offs, newest first (by the resident_id index): a household
+        drops off a few times a week, so a lifetime's credit is a small sum."""
+        return list(self.drop_offs.find({"resident_id": resident_id})
+                    .sort("weighed_at", -1))
+
+    def drop_offs_on(self, merchant_id: str, day: str) -> list[dict[str, Any]]:
+        return list(self.drop_offs.find({"merchant_id": merchant_id, "day": day}))

@@ -23,7 +23,8 @@ from services.common.subjects import SUBJECT_PATTERN, valid_subject
 __all__ = ["SUBJECT_PATTERN", "AuthError", "Principal", "TokenSettings", "issue_token",
            "valid_subject", "verify_token"]
 
-ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
+ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "market_manager",
+         "admin")
 
 
 class AuthError(Exception):

@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     # docs/dispatch.md and docs/simulation.md.
     "DISPATCH_POLICY": "ranking",
     "DISPATCH_BATCH_SECONDS": 30.0,  # the batched policy's interval (30-60 s)
+    # Recycling drop-off codes (docs/market.md): how long the code a resident's app shows
+    # stays good for a box to post against it.
+    "RECYCLING_CODE_TTL_SECONDS": 600,
     # Events
     "OUTBOX_RELAY_SECONDS": 2.0,
     "OUTBOX_GRACE_SECONDS": 3.0,

@@ -15,12 +15,13 @@ from services.common.refusals import (
     InvalidInput,
     NotFound,
     Refusal,
+    Unauthorized,
 )
 
 # The refusals are defined in a pure module so domain code can raise them; registering them
 # here makes them cross RPC as themselves. AppError stays the name infrastructure code uses.
 AppError = Refusal
-for _cls in (BadRequest, InvalidInput, Forbidden, NotFound, Conflict):
+for _cls in (BadRequest, InvalidInput, Forbidden, NotFound, Conflict, Unauthorized):
     deserialize_to_instance(_cls)
 
 

@@ -51,3 +51,10 @@ class NotFound(Refusal):
 class Conflict(Refusal):
     status = 409
     code = "conflict"
+
+
+class Unauthorized(Refusal):
+    """A credential the owner does not accept (an unknown or revoked device token)."""
+
+    status = 401
+    code = "unauthorized"

@@ -11,9 +11,11 @@ from marshmallow import EXCLUDE, fields, validate
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.routing import BaseConverter
 
+from services.catalog.codes import RECEIPT_PATTERN
 from services.common.schemas import ID_PATTERN, Strict
 from services.common.text import unencodable_path
 from services.gateway import errors
+from services.gateway.security import DEVICE_TOKEN_HEADER
 
 
 class SafeParser(FlaskParser):
@@ -71,6 +73,12 @@ class IdConverter(BaseConverter):
     regex = ID_PATTERN.strip("^$")
 
 
+class ReceiptCodeConverter(BaseConverter):
+    """A receipt's public code: anything else is a 404 before it reaches a service."""
+
+    regex = RECEIPT_PATTERN
+
+
 def make_api(app: Any) -> LifecircleApi:
     app.config.update(
         API_TITLE="Lifecircle",
@@ -89,4 +97,11 @@ def make_api(app: Any) -> LifecircleApi:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    # A registered scale or recycling box, never a person (docs/market.md).
+    api.spec.components.security_scheme(
+        "deviceToken", {"type": "apiKey", "in": "header", "name": DEVICE_TOKEN_HEADER}
+    )
+    app.url_map.converters["receipt"] = ReceiptCodeConverter
+    api.register_converter(ReceiptCodeConverter,
+                           lambda _c: {"type": "string", "pattern": f"^{RECEIPT_PATTERN}$"})
     return api

@@ -16,6 +16,8 @@ from services.gateway.verified import VERIFIED
 
 BEARER = [{"bearerAuth": []}]
 SESSION_COOKIE = "lc_session"  # the web app's session (services/web/session.py)
+DEVICE = [{"deviceToken": []}]
+DEVICE_TOKEN_HEADER = "X-Device-Token"
 
 
 def principal() -> Principal:

@@ -21,7 +21,7 @@ CATEGORIES = ("orders", "repairs", "notices", "marketing")
 
 @dataclass(frozen=True)
 class Audience:
-    name: str  # resident, merchant, technician, dispatcher
+    name: str  # resident, merchant, technician, dispatcher, manager (of a market)
     category: str
     urgent: bool = False
 
@@ -54,6 +54,9 @@ ROUTES: dict[str, tuple[Audience, ...]] = {
     # Someone is guessing the completion code, most likely at the resident's door: now.
     "completion_code_locked": (_a("dispatcher", "repairs", urgent=True),
                                _a("resident", "repairs", urgent=True)),
+    # A resident says a scale's receipt was short-weighed: the market's manager follows it
+    # up; the stall's owner hears of it too. Trade, like orders.
+    "receipt_flagged": (_a("manager", "orders"), _a("merchant", "orders")),
 }
 
 # Known events that concern no person directly (saga steps between services).
@@ -71,6 +74,8 @@ def recipient_of(audience: str, data: dict[str, Any]) -> str | None:
         # The dispatch contract carries technician_id (a dispatch record id). If it grows a
         # technician_sub (the person's user id), that is the inbox to use.
         return data.get("technician_sub") or data.get("technician_id") or None
+    if audience == "manager":
+        return data.get("manager_id") or None
     if audience in ROLE_INBOXES:
         return ROLE_INBOXES[audience]
     raise KeyError(f"unknown audience {audience!r}")

@@ -98,6 +98,7 @@ class NotifyService(ServiceBase):
     on_sla_at_risk = subscription("dispatch", "sla_at_risk")
     on_sla_breached = subscription("dispatch", "sla_breached")
     on_completion_code_locked = subscription("dispatch", "completion_code_locked")
+    on_receipt_flagged = subscription("catalog", "receipt_flagged")
 
     # inbox
 

@@ -79,6 +79,8 @@ def values_for(data: dict[str, Any], language: str, tz: str) -> dict[str, Any]:
         rating = data.get("rating")
         text("rating", rating, None if rating is None else fmt["rating"].format(stars=rating))
         text("comment", data.get("comment"))
+    if "receipt_code" in data:
+        values["total_yuan"] = f"{data['total_fen'] / 100:.2f}"
     if "reason" in data:
         text("reason", data.get("reason"))
     return values

@@ -13,7 +13,8 @@ import pytest
 from tests.e2e.conftest import awake
 from tests.helpers import assert_error_shape, unique, wait_for
 
-ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
+ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "market_manager",
+         "admin")
 DENIED = {401, 403, 404}
 
 
@@ -267,3 +268,101 @@ def test_probing_repairs_changed_nothing(api, repair_world):
     repair = api.get(f"/api/v1/repairs/{repair_world['ids']['repair']}",
                      as_=repair_world["actors"]["reporter"]).json()
     assert repair["status"] == "rated" and repair["rating"] == 5
+
+
+# The wet market: a market with one stall, its goods with a batch, a scale and a receipt.
+
+MARKET_ACTORS = (*ROLES, "owner", "manager")
+
+
+@pytest.fixture(scope="module")
+def market_world(api):
+    actors = {role: (unique(role), role) for role in ROLES}
+    actors["owner"] = (unique("merchant"), "merchant")
+    actors["manager"] = (unique("manager"), "market_manager")
+    market = api.post("/api/v1/markets", as_=actors["manager"], json={"name": "新湾菜场"}).json()
+    stall = api.post("/api/v1/merchants", as_=actors["owner"], json={
+        "name": "李记鲜肉", "business_type": "wet_market", "address": "新湾菜场3号摊",
+        "location": {"lat": 30.5806, "lng": 114.2712}}).json()
+    assert api.post(f"/api/v1/markets/{market['id']}/stalls", as_=actors["owner"],
+                    json={"merchant_id": stall["id"]}).status_code == 200
+    pork = api.post(f"/api/v1/merchants/{stall['id']}/products", as_=actors["owner"], json={
+        "name": "五花肉", "sale_mode": "by_weight", "price_per": "500g", "unit": "斤",
+        "price_fen": 1680, "stock": 10_000}).json()
+    scale = api.post(f"/api/v1/merchants/{stall['id']}/devices", as_=actors["owner"],
+                     json={"kind": "scale", "name": "3号摊电子秤"}).json()
+    doomed = api.post(f"/api/v1/merchants/{stall['id']}/devices", as_=actors["owner"],
+                      json={"kind": "scale", "name": "旧秤"}).json()
+    sale = api.post("/api/v1/scales/weighings", headers={"X-Device-Token": scale["token"]},
+                    json={"sequence": "matrix-1", "product_id": pork["id"], "grams": 500,
+                          "unit_price_fen": 1680, "total_fen": 1680,
+                          "weighed_at": "2026-12-01T04:00:00+00:00"})
+    assert sale.status_code == 201, sale.text
+    point = api.post("/api/v1/merchants", as_=actors["owner"], json={
+        "name": "回收站", "business_type": "recycling", "address": "新湾菜场门口",
+        "location": {"lat": 30.5806, "lng": 114.2712}}).json()
+    assert api.request("PUT", f"/api/v1/merchants/{point['id']}/recycling-rates",
+                       as_=actors["owner"], json={"paper": 800, "plastic": 1200, "metal": 2500,
+                                                  "textile": 300}).status_code == 200
+    return {"actors": actors, "ids": {"market": market["id"], "stall": stall["id"],
+                                      "product": pork["id"], "doomed": doomed["id"],
+                                      "code": sale.json()["code"], "point": point["id"]}}
+
+
+def market_cases() -> list[Case]:
+    everyone = set(MARKET_ACTORS)
+
+    def only(*names: str, status: int = 403) -> dict[str, int]:
+        return {a: status for a in everyone - set(names)}
+
+    managers = ("manager", "admin")
+    stall_hands = ("owner", "manager", "admin")
+    return [
+        Case("POST", "/api/v1/markets", {"market_manager", *managers},
+             only("market_manager", *managers), body={}),
+        Case("GET", "/api/v1/markets/{market}", set(managers), only(*managers)),
+        Case("POST", "/api/v1/markets/{market}/stalls", {"owner", "admin"},
+             only("owner", "admin"), body={"merchant_id": "{stall}"}),
+        Case("GET", "/api/v1/markets/{market}/weighings?day=2026-12-01", set(managers),
+             only(*managers)),
+        Case("GET", "/api/v1/markets/{market}/mismatches?day=2026-12-01", set(managers),
+             only(*managers)),
+        Case("POST", "/api/v1/merchants/{stall}/devices", set(stall_hands),
+             only(*stall_hands), body={"kind": "scale", "name": "备用秤"}, ok_status={201}),
+        Case("POST", "/api/v1/products/{product}/batches", {"owner", "admin"},
+             only("owner", "admin"), body={"code": "M-1", "origin": "湖北", "supplier": "x",
+                                           "arrived_on": "2026-12-01"}, ok_status={201, 409}),
+        # A person's token is never a device's credential.
+        Case("POST", "/api/v1/scales/weighings", set(), only(status=401), body={}),
+        Case("POST", "/api/v1/receipts/{code}/flag", {"resident", "admin"},
+             only("resident", "admin"), body={"reason": "矩阵测试"}, ok_status={200}),
+        # recycling
+        Case("PUT", "/api/v1/merchants/{point}/recycling-rates", {"owner", "admin"},
+             only("owner", "admin"), body={"paper": 800, "plastic": 1200, "metal": 2500,
+                                           "textile": 300}, ok_status={200}),
+        Case("GET", "/api/v1/merchants/{point}/recycling-rates", everyone),
+        Case("GET", "/api/v1/merchants/{point}/recycling-intake?day=2026-12-01",
+             {"owner", "admin"}, only("owner", "admin"), ok_status={200}),
+        Case("POST", "/api/v1/recycling/drop-off-codes", {"resident"}, only("resident"),
+             ok_status={201}),
+        Case("GET", "/api/v1/recycling/credits/me", {"resident"}, only("resident"),
+             ok_status={200}),
+        Case("POST", "/api/v1/recycling/drop-offs", set(), only(status=401), body={}),
+        # allowed actors go last: the first of them revokes it, the next finds it revoked
+        Case("POST", "/api/v1/devices/{doomed}/revoke", set(stall_hands), only(*stall_hands),
+             ok_status={200}),
+    ]
+
+
+@pytest.mark.parametrize("case", market_cases(), ids=lambda c: f"{c.method} {c.path}")
+def test_each_market_endpoint_lets_in_exactly_who_it_should(api, market_world, case):
+    if case.body and case.body.get("merchant_id") == "{stall}":
+        case.body = {"merchant_id": market_world["ids"]["stall"]}
+    check_every_actor(api, market_world, case, MARKET_ACTORS)
+
+
+def test_a_receipt_is_public_to_everyone_and_to_no_one_signed_in(api, market_world):
+    path = f"/api/v1/receipts/{market_world['ids']['code']}"
+    assert api.get(path).status_code == 200
+    for actor in MARKET_ACTORS:
+        assert api.get(path, as_=market_world["actors"][actor]).status_code == 200

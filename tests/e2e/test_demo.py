@@ -33,3 +33,19 @@ def test_the_demo_circle_loads_once_and_tells_its_story(system, api, tmp_path):
                       .json()["candidates"], what="candidates")
     assert ranked[0]["technician_id"] == ids["technicians"]["tech-wang"]
     assert ranked[0]["eta_minutes"] < 15
+
+    # the wet market: a receipt anyone can read by its code, shown in the walk-through
+    market = ids["market"]
+    assert set(market["scales"]) == {"merchant-wang", "merchant-liu"}
+    receipt = api.get(f"/api/v1/receipts/{market['receipt']}").json()
+    assert (receipt["product"]["name"], receipt["grams"], receipt["total_fen"]) == (
+        "本地上海青", 750, 450)
+    assert receipt["batch"]["origin"] == "湖北武汉东西湖"
+    assert receipt["batch"]["supplier"] == "东西湖蔬菜合作社"
+    assert f"/api/v1/receipts/{market['receipt']}" in demo.walkthrough(system.base_url, ids)
+
+    # recycling: 张先生's first drop-off is on his account; the walk-through drops off again
+    zhang = ("resident-zhang", "resident")
+    credit = api.get("/api/v1/recycling/credits/me", as_=zhang).json()
+    assert (credit["credit_fen"], credit["drop_offs"]) == (3625, 1)
+    assert "/api/v1/recycling/drop-offs" in demo.walkthrough(system.base_url, ids)

@@ -128,6 +128,21 @@ def check(case, base_url: str, headers: dict) -> None:
         assert set(body["error"]) == {"code", "message", "details"}, body
 
 
+def registered_devices(api) -> dict[str, str]:
+    """A live scale's and a live recycling box's tokens."""
+    owner = ("fuzz-stall-owner", "merchant")
+    tokens = {}
+    for kind, business in (("scale", "wet_market"), ("recycling_box", "recycling")):
+        stall = api.post("/api/v1/merchants", as_=owner, json={
+            "name": "测试摊位", "business_type": business, "address": "菜场1号",
+            "location": {"lat": 30.5806, "lng": 114.2712}}).json()
+        device = api.post(f"/api/v1/merchants/{stall['id']}/devices", as_=owner,
+                          json={"kind": kind, "name": "设备"})
+        assert device.status_code == 201, device.text
+        tokens[kind] = device.json()["token"]
+    return tokens
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_generated_request_breaks_the_api(system, api, mode, huge_numbers_serialise):
     schema = schemathesis.openapi.from_url(f"{system.base_url}/api/v1/openapi.json")
@@ -135,12 +150,20 @@ def test_no_generated_request_breaks_the_api(system, api, mode, huge_numbers_ser
     schema.hook("flatmap_query")(with_hostile_dates)
     # An admin passes every role check, so generated input reaches the services' own checks.
     headers = {"Authorization": f"Bearer {api.token('fuzz-admin', 'admin')}"}
+    # A device's endpoints get a live device's token, so generated input reaches the catalog.
+    tokens = registered_devices(api)
+    sending = {"headers": headers}
     failures = []
     operations = 0
     hostile_cases = []
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
+        security = operation.definition.raw.get("security") or []
+        sending["headers"] = headers
+        if any("deviceToken" in s for s in security):
+            kind = "recycling_box" if "/recycling/" in operation.path else "scale"
+            sending["headers"] = {**headers, "X-Device-Token": tokens[kind]}
 
         @given(operation.as_strategy(generation_mode=mode))
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -148,7 +171,7 @@ def test_no_generated_request_breaks_the_api(system, api, mode, huge_numbers_ser
                   suppress_health_check=list(HealthCheck))
         def fuzz(case):
             hostile_cases.append(hostile(case))
-            check(case, system.base_url, headers)
+            check(case, system.base_url, sending["headers"])
 
         try:
             fuzz()

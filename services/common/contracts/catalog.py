@@ -53,3 +53,21 @@ class ProductChanged(Contract):
 class MerchantChanged(Contract):
     merchant_id = fields.String(required=True)
     change = fields.String(required=True, validate=validate.OneOf(["created", "updated"]))
+
+
+@contract("receipt_flagged")
+class ReceiptFlagged(Contract):
+    """A resident says a scale's receipt is short-weighed: for the market's manager (and the
+    stall's owner)."""
+
+    receipt_code = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    merchant_owner_id = fields.String(required=True)
+    stall_name = fields.String(required=True)
+    market_id = fields.String(required=True, allow_none=True)
+    manager_id = fields.String(required=True, allow_none=True)
+    product_name = fields.String(required=True)
+    grams = fields.Integer(required=True, strict=True)
+    total_fen = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True)
+    flagged_at = fields.String(required=True)

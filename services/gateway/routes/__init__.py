@@ -5,6 +5,7 @@ from services.gateway.routes import (
     catalog,
     circle,
     dispatch,
+    market,
     my_shops,
     notices,
     notifications,
@@ -15,5 +16,5 @@ from services.gateway.routes import (
 
 ROUTES = [
     system.blp, auth.blp, catalog.blp, circle.blp, orders.blp, dispatch.blp,
-    notifications.blp, notices.blp, quotes.blp, my_shops.blp,
+    notifications.blp, notices.blp, quotes.blp, my_shops.blp, market.blp,
 ]
