@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,29 @@ def authenticate(cookie: bool = False) -> Principal:
     except AuthError as exc:
         raise ApiError(401, "unauthorized", str(exc),
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+
+
+def device_token() -> str:
+    """The calling device's credential, as ``requires_device`` found it."""
+    return g.device_token
+
+
+def requires_device(view: Callable) -> Callable:
+    """A device's endpoint: a token must be there (the catalog, which owns devices, checks
+    it) before the body is read; rate-limited per token."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = request.headers.get(DEVICE_TOKEN_HEADER, "").strip()
+        if not token:
+            raise ApiError(401, "unauthorized",
+                           f"send the device's token in {DEVICE_TOKEN_HEADER}")
+        key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:32]
+        current_app.config["RATE_LIMITER"].check(f"device:{key}")
+        g.device_token = token
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def requires(*roles: str, admin: bool = True, cookie: bool = False) -> Callable:

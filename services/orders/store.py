@@ -52,6 +52,8 @@ class OrdersStore:
             return
         for doc in list(self.orders.find({"created_hour": {"$exists": False}},
                                          {"created_at": 1, "status": 1, "accept_by": 1})):
+            if doc.get("created_at") is None:
+                continue  # not an order this service wrote (nothing to file by time)
             fields = created_buckets(doc["created_at"])
             if doc.get("status") == "confirmed" and doc.get("accept_by"):
                 fields |= {"accept_due_at": doc["accept_by"],
