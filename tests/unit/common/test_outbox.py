@@ -61,3 +61,35 @@ def test_a_failed_publish_keeps_the_event_for_the_next_try(collection):
 
 def test_public_views_never_show_the_outbox():
     assert outbox.public(outbox.with_outbox({"_id": "a", "x": 1}, [])) == {"_id": "a", "x": 1}
+
+
+def test_of_two_replicas_claiming_the_same_document_exactly_one_wins(collection):
+    now = datetime.now(UTC)
+    collection.insert_one(outbox.with_outbox({"_id": "a"}, [event(1, now)]))
+    first = outbox.claim(collection, "a", now)
+    second = outbox.claim(collection, "a", now)
+    assert first is not None and second is None
+    # A replica that died holding the lease delays the relay; it does not stop it.
+    assert outbox.claim(collection, "a", now + outbox.RELAY_LEASE) is not None
+
+
+def test_two_relays_running_at_the_same_moment_publish_a_left_behind_event_once(collection):
+    """Two replicas' relay timers on the same documents: the second finds the lease taken
+    while the first is publishing, so nothing goes out twice."""
+    now = datetime.now(UTC)
+    old = [event(n, now - timedelta(seconds=30)) for n in range(3)]
+    for n, e in enumerate(old):
+        collection.insert_one(outbox.with_outbox({"_id": f"doc{n}"}, [e]))
+    sent: list = []
+
+    def publish_while_the_other_replica_relays(e):
+        sent.append(e["id"])
+        if len(sent) == 1:  # replica B's timer fires while A is publishing its first event
+            outbox.relay([collection], lambda e2: sent.append(e2["id"]),
+                         now - timedelta(seconds=3), now=now)
+
+    outbox.relay([collection], publish_while_the_other_replica_relays,
+                 now - timedelta(seconds=3), now=now)
+    assert sorted(sent) == sorted(e["id"] for e in old)
+    assert all(d[outbox.PENDING] is False and d[outbox.LEASE] is None
+               for d in collection.find({}))
