@@ -6,10 +6,13 @@ the events are published and pulled from the list. If the process dies in betwee
 (a nameko timer in each service) finds the document by the indexed flag and publishes them
 again. Consumers are idempotent, so the rare double publish is harmless; a lost event is not.
 
-With several replicas of a service the relays of all of them look at the same documents at
-the same moment, so the relay first takes a short lease on a document (``_outbox_lease``, one
-guarded single-document update): exactly one replica publishes what it left behind. A
-replica that dies holding a lease only delays the next relay by the lease's length.
+With several replicas (or several workers of one) the same document can be flushed by two
+writers at once (two timers moving one repair) and relayed by every replica's relay, so
+publishing takes a short lease on the document first (``_outbox_lease``, one guarded
+single-document update): exactly one publishes its events, and it looks again before it
+lets go, so events written meanwhile are not left for the relay. A process that dies holding
+a lease only delays the relay by the lease's length. Leases use the real clock, not a
+service's (test-movable) business clock.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from pymongo import ReturnDocument
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 LEASE = "_outbox_lease"
-RELAY_LEASE = timedelta(seconds=30)  # far longer than publishing one document's events takes
+LEASE_FOR = timedelta(seconds=30)  # far longer than publishing one document's events takes
+FLUSH_ROUNDS = 5  # a holder looks again for events written while it published
 
 Dispatch = Callable[[dict[str, Any]], None]
 
@@ -55,22 +59,19 @@ def ensure_outbox_index(collection: Any) -> None:
 
 
 def _mark_published(collection: Any, doc_id: Any, event_ids: list[str]) -> None:
-    collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": event_ids}}}})
+    # Pulling the published events hands the lease back in the same write.
+    collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": event_ids}}},
+                                            "$set": {LEASE: None}})
     # Only clear the flag if nothing new was appended meanwhile.
     collection.update_one({"_id": doc_id, OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})
 
 
-def flush(collection: Any, doc_id: Any, dispatch: Dispatch) -> int:
-    """Publish the document's pending events now; returns how many were published."""
-    doc = collection.find_one({"_id": doc_id}, {OUTBOX: 1})
-    events = (doc or {}).get(OUTBOX) or []
-    return _publish(collection, doc_id, events, dispatch)
-
-
-def claim(collection: Any, doc_id: Any, now: datetime,
-          lease: timedelta = RELAY_LEASE) -> dict[str, Any] | None:
-    """Take the relay's lease on a document with pending events: one guarded update, so of
-    several replicas relaying at the same moment exactly one gets it (None for the others)."""
+def claim(collection: Any, doc_id: Any, now: datetime | None = None,
+          lease: timedelta = LEASE_FOR) -> dict[str, Any] | None:
+    """Take the lease on a document with pending events: one guarded update, so of several
+    workers or replicas publishing it at the same moment exactly one gets it (None for the
+    others, and when nothing is pending)."""
+    now = now if now is not None else datetime.now(UTC)
     return collection.find_one_and_update(
         {"_id": doc_id, PENDING: True,
          "$or": [{LEASE: None}, {LEASE: {"$lte": now}}]},
@@ -79,43 +80,53 @@ def claim(collection: Any, doc_id: Any, now: datetime,
         return_document=ReturnDocument.AFTER)
 
 
+def flush(collection: Any, doc_id: Any, dispatch: Dispatch) -> int:
+    """Publish the document's pending events now, under its lease; returns how many were
+    published. If another worker or replica holds the lease, it publishes them: a holder
+    looks again after handing the lease back, so nothing written meanwhile waits for the
+    relay."""
+    published = 0
+    for _ in range(FLUSH_ROUNDS):
+        doc = claim(collection, doc_id)
+        if doc is None:
+            break  # nothing pending, or someone else is publishing it
+        try:
+            published += _publish(collection, doc_id, doc.get(OUTBOX) or [], dispatch)
+        except Exception:
+            _release(collection, doc_id, doc[LEASE])
+            raise
+    return published
+
+
 def _release(collection: Any, doc_id: Any, held: datetime) -> None:
     collection.update_one({"_id": doc_id, LEASE: held}, {"$set": {LEASE: None}})
 
 
 def relay(
-    collections: Iterable[Any], dispatch: Dispatch, older_than: datetime, limit: int = 500,
-    now: datetime | None = None,
+    collections: Iterable[Any], dispatch: Dispatch, older_than: datetime, limit: int = 500
 ) -> int:
-    """Publish events that were left behind (older than ``older_than``) by a crash, each
-    document under a lease so that another replica's relay does not publish them too."""
-    now = now if now is not None else datetime.now(UTC)
+    """Publish events that were left behind (older than ``older_than``) by a crash: every
+    document holding one is flushed under its lease, so of several replicas' relays (and the
+    writer's own flush) exactly one publishes it."""
     published = 0
     for collection in collections:
         for found in list(collection.find({PENDING: True}, {OUTBOX: 1}).limit(limit)):
-            if not _has_stale(found, older_than):
-                continue  # just written; its own flush is publishing it
-            doc = claim(collection, found["_id"], now)
-            if doc is None:
-                continue  # another replica is relaying it
-            try:
-                stale = [e for e in doc.get(OUTBOX) or []
-                         if datetime.fromisoformat(e["occurred_at"]) <= older_than]
-                published += _publish(collection, doc["_id"], stale, dispatch)
-            finally:
-                _release(collection, doc["_id"], doc[LEASE])
+            if any(datetime.fromisoformat(e["occurred_at"]) <= older_than
+                   for e in found.get(OUTBOX) or []):
+                published += flush(collection, found["_id"], dispatch)
     return published
-
-
-def _has_stale(doc: dict[str, Any], older_than: datetime) -> bool:
-    return any(datetime.fromisoformat(e["occurred_at"]) <= older_than
-               for e in doc.get(OUTBOX) or [])
 
 
 def _publish(collection: Any, doc_id: Any, events: list[dict], dispatch: Dispatch) -> int:
     if not events:
+        _release_if_empty(collection, doc_id)
         return 0
     for event in events:
         dispatch(event)
     _mark_published(collection, doc_id, [e["id"] for e in events])
     return len(events)
+
+
+def _release_if_empty(collection: Any, doc_id: Any) -> None:
+    collection.update_one({"_id": doc_id}, {"$set": {LEASE: None}})
+    collection.update_one({"_id": doc_id, OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})

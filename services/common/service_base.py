@@ -36,9 +36,8 @@ class ServiceBase:
     def relay_outbox(self) -> int:
         """Publish events a crash left in an outbox."""
         grace = timedelta(seconds=setting(self.config, "OUTBOX_GRACE_SECONDS"))
-        now = self.clock.now()
-        return outbox.relay(self.store.outbox_collections(), self.publish, now - grace,
-                            now=now)
+        return outbox.relay(self.store.outbox_collections(), self.publish,
+                            self.clock.now() - grace)
 
     def flush(self, collection: Any, doc_id: Any) -> int:
         """Publish what a write just recorded in a document's outbox."""

@@ -70,7 +70,7 @@ def test_of_two_replicas_claiming_the_same_document_exactly_one_wins(collection)
     second = outbox.claim(collection, "a", now)
     assert first is not None and second is None
     # A replica that died holding the lease delays the relay; it does not stop it.
-    assert outbox.claim(collection, "a", now + outbox.RELAY_LEASE) is not None
+    assert outbox.claim(collection, "a", now + outbox.LEASE_FOR) is not None
 
 
 def test_two_relays_running_at_the_same_moment_publish_a_left_behind_event_once(collection):
@@ -86,10 +86,30 @@ def test_two_relays_running_at_the_same_moment_publish_a_left_behind_event_once(
         sent.append(e["id"])
         if len(sent) == 1:  # replica B's timer fires while A is publishing its first event
             outbox.relay([collection], lambda e2: sent.append(e2["id"]),
-                         now - timedelta(seconds=3), now=now)
+                         now - timedelta(seconds=3))
 
     outbox.relay([collection], publish_while_the_other_replica_relays,
-                 now - timedelta(seconds=3), now=now)
+                 now - timedelta(seconds=3))
     assert sorted(sent) == sorted(e["id"] for e in old)
     assert all(d[outbox.PENDING] is False and d[outbox.LEASE] is None
                for d in collection.find({}))
+
+
+def test_a_flush_racing_another_flush_of_the_same_document_publishes_each_event_once(
+        collection):
+    """Two timers of two replicas move one repair at once: each flushes the document. The
+    one holding the lease publishes; the other's event, written meanwhile, is published by
+    the holder when it looks again."""
+    first, second = event(1), event(2)
+    collection.insert_one(outbox.with_outbox({"_id": "a"}, [first]))
+    sent: list = []
+
+    def publish_while_another_writer_flushes(e):
+        sent.append(e["id"])
+        if e["id"] == first["id"]:
+            collection.update_one({"_id": "a"}, outbox.outbox_update([second], {}))
+            assert outbox.flush(collection, "a", lambda e2: sent.append(e2["id"])) == 0
+
+    assert outbox.flush(collection, "a", publish_while_another_writer_flushes) == 2
+    assert sent == [first["id"], second["id"]]
+    assert collection.find_one({"_id": "a"})[outbox.PENDING] is False
