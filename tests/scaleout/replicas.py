@@ -5,8 +5,11 @@ Each replica is its own nameko ServiceContainer of the same service class, so RP
 queues have competing consumers, every replica runs its own timers, and every replica builds
 its own store object over the shared database: its own in-memory read models (merchant
 cells, technician copies, the stream numbering's memory) exactly as separate processes would
-have. Under eventlet each embedded-store call runs without yielding, so the replicas
-interleave between store calls as processes on MongoDB interleave between writes.
+have. Under eventlet an embedded-store call runs without yielding; to let the replicas
+interleave between store calls as processes on MongoDB do (where every call is a network
+round trip), each replica's collections yield to the other green threads before every call.
+Without that, a read-then-write that lacks its guard would still run undisturbed here and
+the test could not catch it.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def one_database_per_service(monkeypatch: Any) -> Iterator[dict]:
     class Shared:
         def __init__(self, key: tuple):
             self.key = key
-            self.db = opened[key][0].db
+            self.db = YieldingDatabase(opened[key][0].db)
 
         def close(self) -> None:
             entry = opened[self.key]
@@ -54,6 +57,35 @@ def one_database_per_service(monkeypatch: Any) -> Iterator[dict]:
     monkeypatch.setattr(common_store, "open_database", shared_open)
     monkeypatch.setattr(dispatch_service, "open_database", shared_open)
     yield opened
+
+
+class YieldingCollection:
+    """A collection whose every call first lets other green threads run."""
+
+    def __init__(self, collection: Any):
+        self._collection = collection
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            eventlet.sleep(0)
+            return attr(*args, **kwargs)
+
+        return call
+
+
+class YieldingDatabase:
+    def __init__(self, db: Any):
+        self._db = db
+
+    def __getitem__(self, name: str) -> YieldingCollection:
+        return YieldingCollection(self._db[name])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
 
 
 def extension(container: Any, attr: str) -> Any:
