@@ -49,7 +49,9 @@ FAR = {"lat": 30.6303, "lng": 114.3305}  # ~7 km away: outside any 15-minute wal
 DISPATCHER = {"sub": "dispatcher-1", "role": "dispatcher"}
 PLANNER = {"sub": "planner-1", "role": "planner"}
 FINAL_ORDER = {"confirmed", "rejected", "cancelled", "delivered"}
+AFTER_TIMEOUT = FINAL_ORDER | {"declined"}
 ONCE_PER_ORDER = ("order_placed", "order_confirmed", "order_rejected", "order_cancelled",
+                  "order_declined",
                   "order_accepted", "order_out_for_delivery", "order_delivered",
                   "stock_reserved", "stock_rejected")
 ONCE_PER_REPAIR = ("repair_requested", "repair_accepted", "technician_arrived",
@@ -139,11 +141,11 @@ def place_and_cancel(rpc_pool, products, rng) -> tuple[dict[str, dict], set[str]
     return placed, cancelled
 
 
-def settled_orders(rpc, placed) -> dict[str, dict] | None:
+def settled_orders(rpc, placed, final=FINAL_ORDER) -> dict[str, dict] | None:
     found = {}
     for order_id, p in placed.items():
         order = rpc.orders.get_order(actor=p["who"], order_id=order_id)
-        if order["status"] not in FINAL_ORDER:
+        if order["status"] not in final:
             return None
         found[order_id] = order
     return found
@@ -318,24 +320,36 @@ def test_two_replicas_of_every_service_share_the_work_and_nothing_is_lost_or_dou
     fanned = sum((r or {}).get("notice_inboxes", 0) for r in notify_rounds)
     assert fanned == RESIDENTS - config["NOTIFY_NOTICE_INLINE"]
 
-    # ---- settle, then check every outcome
+    # Orders nobody accepted in time: both replicas' timers decline them, each once.
     with rpc_pool() as rpc:
         final = wait_for(lambda: settled_orders(rpc, placed), timeout=30, what="orders")
+    unaccepted_orders = sorted(o for o, order in final.items() if order["status"] == "confirmed")
+    orders.set_clock_offset(timedelta(seconds=config["ORDER_ACCEPT_TIMEOUT_SECONDS"] + 1))
+    expired = orders.all_at_once("expire_unaccepted")
+    assert sum(expired) == len(unaccepted_orders)
+
+    # ---- settle, then check every outcome
+    with rpc_pool() as rpc:
+        final = wait_for(lambda: settled_orders(rpc, placed, AFTER_TIMEOUT), timeout=30,
+                         what="orders")
         for order_id in delivered:
             assert final[order_id]["status"] == "delivered"
         for order_id in cancelled:
             assert final[order_id]["status"] == "cancelled"
+        for order_id in unaccepted_orders:
+            assert final[order_id]["status"] == "declined"
         for repair_id, end in repair_ends.items():
             assert rpc.dispatch.get_repair(actor=DISPATCHER, repair_id=repair_id)[
                 "status"] == end
         for product in products:
-            seen_product = rpc.catalog.get_product(product_id=product["id"])
-            assert initial[product["id"]] == (seen_product["stock"] + seen_product["reserved"]
-                                              + seen_product["sold"])
             held = sum(p["quantity"] for o, p in placed.items()
                        if p["product"]["id"] == product["id"]
                        and final[o]["status"] in ("confirmed", "accepted", "out_for_delivery"))
-            assert seen_product["reserved"] == held, product["id"]
+            seen_product = wait_for(lambda pid=product["id"], held=held: (
+                p := rpc.catalog.get_product(product_id=pid))["reserved"] == held and p,
+                timeout=30, what="the declined orders' stock to be released")
+            assert initial[product["id"]] == (seen_product["stock"] + seen_product["reserved"]
+                                              + seen_product["sold"])
 
     # Events: wait until the last expected ones arrived, then nothing may be doubled.
     def recorded():
@@ -344,6 +358,7 @@ def test_two_replicas_of_every_service_share_the_work_and_nothing_is_lost_or_dou
         return (kinds["sla_breached"] >= len(unaccepted) + len(left_behind)
                 and kinds["repair_completed"] == sum(1 for e in repair_ends.values()
                                                      if e == "completed")
+                and kinds["order_declined"] >= len(unaccepted_orders)
                 and events)
     events = wait_for(recorded, timeout=30, what="every event to be recorded")
     twice = doubled(events, ONCE_PER_ORDER + ONCE_PER_REPAIR)
@@ -355,13 +370,20 @@ def test_two_replicas_of_every_service_share_the_work_and_nothing_is_lost_or_dou
                 if e["type"] == "repair_declined" and e["data"]["by"] == "system"]
     assert sorted(e["correlation_id"] for e in timeouts) == sorted(unaccepted)
 
+    # Notifications held in quiet hours (when the test runs in the city's evening): the next
+    # morning both replicas' timers release them at once, each numbered once.
+    held = notify.store(0).notifications.collection.count_documents({"held": True})
+    notify.set_clock_offset(timedelta(hours=10))
+    released = sum((r or {}).get("released", 0) for r in notify.all_at_once("work_due"))
+    assert released == held
+
     # Notifications: one per person per event, stream numbers unique.
     notifications = list(notify.store(0).notifications.collection.find({}))
     per_person_event = Counter((n["recipient_id"], n.get("event_id"), n.get("category"))
                                for n in notifications)
     assert max(per_person_event.values()) == 1
-    seqs = [n["seq"] for n in notifications if n.get("seq") is not None]
-    assert len(seqs) == len(set(seqs)) == len(notifications)
+    seqs = [n["seq"] for n in notifications]
+    assert None not in seqs and len(seqs) == len(set(seqs))
     notice_copies = Counter(n["recipient_id"] for n in notifications
                             if n["event_id"] == notice["id"])
     assert notice_copies == Counter({f"resident-{n}": 1 for n in range(RESIDENTS)})
@@ -384,12 +406,16 @@ def test_two_replicas_of_every_service_share_the_work_and_nothing_is_lost_or_dou
     figures.update({
         "orders": len(placed), "order outcomes": dict(statuses),
         "repairs": len(repair_ends) + len(unaccepted) + len(left_behind),
-        "notifications": len(notifications), "events published": len(events),
+        "notifications": len(notifications), "stream numbers (unique)": len(seqs),
+        "events published": len(events),
         "per-replica share (work items handled by replica 0 / 1)": shares,
         "timer items acted on": {"outbox documents relayed": sum(relayed),
                                  "accept timeouts": len(timeouts),
                                  "stray bookings freed": len(idle),
-                                 "notice inboxes by the timers": fanned},
+                                 "orders declined by the acceptance timeout":
+                                     len(unaccepted_orders),
+                                 "notice inboxes by the timers": fanned,
+                                 "held notifications released": released},
         "lost": 0, "doubled": 0,
     })
     print("\nscale-out figures:", figures)
