@@ -19,10 +19,12 @@ class MerchantCells:
 
     Why: the embedded engine spends ~170 µs per document it returns (BSON decode, mongomock
     filtering, copying), so a 15-minute disk of ~350 merchants cost ~60 ms per query; from
-    memory it is a few dict look-ups.  Correct because one catalog process owns the store and
-    every merchant write goes through CatalogStore.  On MongoDB (where several catalog
-    processes might share one database) cells also expire after ``ttl_seconds``.
-    Callers must treat the returned documents as read-only.
+    memory it is a few dict look-ups.  Correct because every merchant write goes through a
+    CatalogStore: this replica's writes update the cells here, and another replica's writes
+    are announced (services/common/broadcast.py) and ``forget`` the cells they touched, which
+    reload on their next query.  On MongoDB cells also expire after ``ttl_seconds``, the
+    backstop for a missed announcement.  Callers must treat the returned documents as
+    read-only.
     """
 
     def __init__(self, collection: Any, ttl_seconds: float | None = None,
@@ -34,6 +36,9 @@ class MerchantCells:
         self._cells: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         # Many shops keep the same hours; share one object per distinct schedule.
         self._schedules: dict[str, Any] = {}
+        # Bumped by forget(): a load that read the database before another replica's change
+        # was announced must not keep what it read.
+        self._generation = 0
 
     def _compact(self, doc: dict[str, Any]) -> dict[str, Any]:
         hours = doc.get("opening_hours")
@@ -55,6 +60,7 @@ class MerchantCells:
             else:
                 missing.append(cell)
         if missing:
+            generation = self._generation
             if len(self._cells) + len(missing) > self.max_cells:
                 self._cells.clear()  # crude bound on memory; cells refill on demand
             loaded: dict[str, list[dict[str, Any]]] = {cell: [] for cell in missing}
@@ -65,7 +71,8 @@ class MerchantCells:
                                                 {**NEAR_FIELDS, "h3_cell": 1}):
                     loaded[doc["h3_cell"]].append(self._compact(doc))
             for cell, docs in loaded.items():
-                self._cells[cell] = (now, docs)
+                if generation == self._generation:
+                    self._cells[cell] = (now, docs)
                 out.extend(docs)
         return out
 
@@ -82,6 +89,12 @@ class MerchantCells:
         if entry is not None:
             entry[1][:] = [m for m in entry[1] if m["_id"] != before["_id"]]
         self.added(after)
+
+    def forget(self, cells: list[str]) -> None:
+        """Another replica changed merchants in these cells: load them again when asked."""
+        self._generation += 1
+        for cell in cells:
+            self._cells.pop(cell, None)
 
     def clear(self) -> None:
         self._cells.clear()

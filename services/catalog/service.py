@@ -22,6 +22,7 @@ from services.catalog import (
     shops,
 )
 from services.catalog.store import CatalogStore
+from services.common.broadcast import Announcer, broadcast_handler
 from services.common.config import setting
 from services.common.errors import InvalidInput, load_or_raise
 from services.common.events import load_event
@@ -31,10 +32,21 @@ from services.common.messaging import event_handler
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
 
+# Told to every catalog replica when a merchant is added, edited or moved (broadcast.py).
+MERCHANT_CHANGED = "merchant_changed"
+
+
+class CatalogStoreProvider(StoreProvider):
+    def setup(self) -> None:
+        super().setup()
+        config = self.container.config
+        self.store.announce = Announcer(setting(config, "AMQP_URI"), "catalog",
+                                        MERCHANT_CHANGED, config)
+
 
 class CatalogService(ServiceBase):
     name = "catalog"
-    store = StoreProvider(CatalogStore, "catalog")
+    store = CatalogStoreProvider(CatalogStore, "catalog")
     # One order's events are handled one at a time (reservations.py relies on it); so is one
     # device post (a weighing or drop-off id: scales.py, recycling.py).
     order_locks = KeyedLocksProvider()
@@ -104,6 +116,11 @@ class CatalogService(ServiceBase):
     def stock_history(self, actor: dict, product_id: str) -> dict:
         """Who changed the stock, when, from what to what (owner and admin only)."""
         return shops.stock_history(self.store, actor_of(actor), product_id)
+
+    @broadcast_handler("catalog", MERCHANT_CHANGED)
+    def on_merchant_changed(self, payload: dict) -> None:
+        """Another replica changed merchants in some cells: forget this replica's copies."""
+        self.store.heard_change(payload)
 
     # the 15-minute circle
 

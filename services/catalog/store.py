@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +22,9 @@ MONGODB_CELL_TTL_SECONDS = 30.0
 
 
 class CatalogStore:
-    def __init__(self, db: Any):
+    def __init__(self, db: Any, announce: Callable[[dict[str, Any]], None] | None = None):
         self.db = db
+        self.announce = announce  # tells the other replicas (broadcast.Announcer)
         self.merchants = db["merchants"]
         self.products = db["products"]
         # _id = order id: what the catalog decided and holds for each order.
@@ -104,6 +106,7 @@ class CatalogStore:
     def insert_merchant(self, doc: dict[str, Any], events: list[dict] = ()) -> None:
         self.merchants.insert_one(outbox.with_outbox(doc, list(events)))
         self.merchant_cells.added(doc)
+        self._changed_cells([doc["h3_cell"]])
 
     def update_merchant(self, merchant_id: str, changes: dict[str, Any],
                         events: list[dict] = ()) -> dict | None:
@@ -121,7 +124,18 @@ class CatalogStore:
                 {"merchant_id": merchant_id},
                 {"$set": {"location": after["location"], "h3_cell": after["h3_cell"]}})
         self.merchant_cells.replaced(before, after)
+        self._changed_cells(sorted({before["h3_cell"], after["h3_cell"]}))
         return after
+
+    def _changed_cells(self, cells: list[str]) -> None:
+        if self.announce is not None:
+            self.announce({"cells": cells})
+
+    def heard_change(self, announcement: dict[str, Any]) -> None:
+        """A replica changed merchants in these cells: drop this replica's copies of them
+        (unless it was this one's own write, which kept them current)."""
+        if self.announce is None or self.announce.from_other_replica(announcement):
+            self.merchant_cells.forget(announcement["cells"])
 
     def get_merchant(self, merchant_id: str) -> dict[str, Any] | None:
         return self.merchants.find_one({"_id": merchant_id})

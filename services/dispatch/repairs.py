@@ -304,9 +304,9 @@ def free_stray_bookings(store: DispatchStore, now: datetime) -> int:
         repair = store.repair(tech["current_repair_id"])
         holds = (repair is not None and repair.get("technician_id") == tech["_id"]
                  and repair["status"] in domain.ACTIVE_STATUSES)
-        if not holds and as_utc(tech["updated_at"]) < stale_before:
-            store.release_technician(tech["_id"], tech["current_repair_id"], now)
-            freed += 1
+        if (not holds and as_utc(tech["updated_at"]) < stale_before
+                and store.release_technician(tech["_id"], tech["current_repair_id"], now)):
+            freed += 1  # counted by the replica whose guarded write freed them
     return freed
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from nameko.exceptions import deserialize_to_instance
 from nameko.rpc import rpc
 
+from services.common.broadcast import Announcer, broadcast_handler
 from services.common.config import setting
 from services.common.errors import BadRequest, NotFound, load_or_raise
 from services.common.events import load_event
@@ -27,7 +28,8 @@ from services.dispatch.store import DispatchStore
 for _refusal in domain.REFUSALS:
     deserialize_to_instance(_refusal)
 
-# Timer intervals are fixed when the class is defined, so this one is read at import.
+# Told to every dispatch replica when a technician changes (services/common/broadcast.py).
+TECHNICIAN_CHANGED = "technician_changed"
 
 
 class DispatchStoreProvider(StoreProvider):
@@ -38,7 +40,10 @@ class DispatchStoreProvider(StoreProvider):
             setting(config, "MONGO_DB_PREFIX"))
         # A mistyped DISPATCH_POLICY stops the service at start, not at the first repair.
         policies.check_policy(setting(config, "DISPATCH_POLICY"), policies.SERVICE_POLICIES)
-        self.store = DispatchStore(self.database.db, cache=setting(config, "DISPATCH_TECH_CACHE"))
+        self.announcer = Announcer(setting(config, "AMQP_URI"), "dispatch",
+                                   TECHNICIAN_CHANGED, config)
+        self.store = DispatchStore(self.database.db, cache=setting(config, "DISPATCH_TECH_CACHE"),
+                                   announce=self.announcer)
         self.store.ensure_indexes()
 
 
@@ -186,6 +191,11 @@ class DispatchService(ServiceBase):
     def on_repair_reopened(self, payload: dict) -> None:
         self._auto_assign(load_event(payload, "repair_reopened"))
 
+    @broadcast_handler("dispatch", TECHNICIAN_CHANGED)
+    def on_technician_changed(self, payload: dict) -> None:
+        """Another replica changed a technician: reload this replica's copy."""
+        self.store.heard_change(payload)
+
     def _auto_assign(self, event: dict) -> None:
         assignment.auto_assign(self.store, self.publish, event["data"]["repair_id"],
                                self.clock.now(), self._policy(), event["id"])
@@ -202,6 +212,7 @@ class DispatchService(ServiceBase):
             "auto_assigned": assignment.assign_waiting(self.store, self.publish,
                                                        self.clock.now(), self._policy()),
             "freed": repairs.free_stray_bookings(self.store, self.clock.now()),
+            "reloaded": technicians.reload_if_due(self.store, self.clock.now()),
         }
 
     @timer_every("DISPATCH_BATCH_SECONDS")

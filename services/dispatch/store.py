@@ -6,17 +6,21 @@ Repairs carry their own outbox. Every invariant is a single-document guarded wri
   ``current_repair_id: None`` and released with a filter on the repair that holds it.
 
 Technicians are also kept in memory, indexed by a coarse H3 cell (``search_cell``), so the
-candidate query costs a few dict lookups instead of a database scan. This is correct because
-one dispatch process is the only writer of its database (see DESIGN.md, Storage) and every
-technician write here refreshes the cache from the document the write returned. With
-DISPATCH_TECH_CACHE off (several dispatch processes on one MongoDB), the same query runs
-against the indexed ``search_cell`` field instead.
+candidate query costs a few dict lookups instead of a database scan. Every technician write
+here refreshes this replica's copy from the document the write returned and announces the
+change (services/common/broadcast.py), so the other replicas reload that technician within
+milliseconds; every write bumps the technician's version ``v`` and a copy is only ever
+replaced by one at least as new, so a late reload never undoes a newer write. A missed
+announcement is corrected by ``reload_technicians`` (the sweep runs it every minute). With
+DISPATCH_TECH_CACHE off, the same query runs against the indexed ``search_cell`` field.
+Bookings never trust the copy: they are guarded writes on the document itself.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -31,6 +35,7 @@ from services.dispatch.domain import ACTIVE_STATUSES
 SEARCH_RES = 7
 ACTIVE_REPAIR_STATUSES = ACTIVE_STATUSES
 SLA_WATCHED_STATUSES = ("open", "assigned", "accepted")
+CACHE_RELOAD_EVERY = timedelta(minutes=1)  # the backstop for a missed announcement
 
 
 def _available_keys(tech: dict[str, Any]) -> list[tuple[str, str]]:
@@ -44,8 +49,11 @@ def cells_of(point: dict[str, float]) -> tuple[str, str]:
 
 
 class DispatchStore:
-    def __init__(self, db: Any, cache: bool = True):
+    def __init__(self, db: Any, cache: bool = True,
+                 announce: Callable[[dict[str, Any]], None] | None = None):
         self.db = db
+        self._announce = announce  # tells the other replicas (broadcast.Announcer)
+        self.reloaded_at: datetime | None = None
         self.repairs = db["repairs"]
         self.technicians = db["technicians"]
         self.cache_enabled = cache
@@ -76,8 +84,7 @@ class DispatchStore:
         if self.cache_enabled:
             self._techs.clear()
             self._available.clear()
-            for doc in self.technicians.find({}):
-                self._remember(doc)
+            self.reload_technicians()
 
     def outbox_collections(self) -> list[Any]:
         return [self.repairs]
@@ -88,6 +95,8 @@ class DispatchStore:
         if doc is None or not self.cache_enabled:
             return doc
         old = self._techs.get(doc["_id"])
+        if old is not None and old.get("v", 0) > doc.get("v", 0):
+            return doc  # an older read than the copy held: keep the copy
         if old is not None:
             for key in _available_keys(old):
                 self._available[key].discard(doc["_id"])
@@ -95,6 +104,30 @@ class DispatchStore:
         for key in _available_keys(doc):
             self._available[key].add(doc["_id"])
         return doc
+
+    def _changed(self, doc: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A technician was written: keep this replica's copy, tell the other replicas."""
+        self._remember(doc)
+        if doc is not None and self._announce is not None and self.cache_enabled:
+            self._announce({"technician_id": doc["_id"]})
+        return doc
+
+    def heard_change(self, announcement: dict[str, Any]) -> None:
+        """A replica wrote this technician: reload the copy (unless it was this one's own
+        write, whose copy is current already)."""
+        own = self._announce is not None and not self._announce.from_other_replica(announcement)
+        if self.cache_enabled and not own:
+            self._remember(self.technicians.find_one({"_id": announcement["technician_id"]}))
+
+    def reload_technicians(self, now: datetime | None = None) -> int:
+        """Bring every copy up to date (at start-up, then as the backstop for a missed
+        announcement); versions keep a copy newer than what is read."""
+        count = 0
+        for doc in self.technicians.find({}):
+            self._remember(doc)
+            count += 1
+        self.reloaded_at = now
+        return count
 
     # ------------------------------------------------------------ technicians
 
@@ -104,13 +137,13 @@ class DispatchStore:
             self.technicians.insert_one(doc)
         except DuplicateKeyError:
             return None
-        return self._remember(dict(doc))
+        return self._changed(dict(doc))
 
     def insert_technicians(self, docs: list[dict[str, Any]]) -> None:
         """Bulk load (benchmarks, demo data)."""
         self.technicians.insert_many(docs)
         for doc in docs:
-            self._remember(dict(doc))
+            self._changed(dict(doc))
 
     def technician(self, tech_id: str) -> dict[str, Any] | None:
         if self.cache_enabled:
@@ -122,10 +155,13 @@ class DispatchStore:
 
     def update_technician(self, query: dict[str, Any], update: dict[str, Any]
                           ) -> dict[str, Any] | None:
-        """A guarded update; the technician after it, or None if the guard did not match."""
-        doc = self.technicians.find_one_and_update(query, update,
+        """A guarded update; the technician after it, or None if the guard did not match.
+        Every write bumps the version ``v`` (what keeps replicas' copies in order)."""
+        versioned = {op: dict(fields) for op, fields in update.items()}
+        versioned.setdefault("$inc", {})["v"] = 1
+        doc = self.technicians.find_one_and_update(query, versioned,
                                                    return_document=ReturnDocument.AFTER)
-        return self._remember(doc)
+        return self._changed(doc)
 
     def technicians_in(self, search_cells: list[str], skill: str) -> list[dict[str, Any]]:
         """Available technicians with the skill whose (location or home) lies in the cells."""
@@ -145,15 +181,17 @@ class DispatchStore:
             {"_id": tech_id, "status": "available", "current_repair_id": None},
             {"$set": {"current_repair_id": repair_id, "active_jobs": 1, "updated_at": now}})
 
-    def release_technician(self, tech_id: str, repair_id: str, now: datetime) -> None:
-        """Free a technician from this repair (only if it is still theirs)."""
+    def release_technician(self, tech_id: str, repair_id: str, now: datetime) -> bool:
+        """Free a technician from this repair (only if it is still theirs); False if it was
+        not (anymore): of two replicas freeing the same booking, one gets True."""
         self.update_technician(
             {"_id": tech_id, "current_repair_id": repair_id,
              "status": {"$in": ["en_route", "on_site"]}},
             {"$set": {"status": "available"}})
-        self.update_technician(
+        return self.update_technician(
             {"_id": tech_id, "current_repair_id": repair_id},
-            {"$set": {"current_repair_id": None, "active_jobs": 0, "updated_at": now}})
+            {"$set": {"current_repair_id": None, "active_jobs": 0, "updated_at": now}}
+        ) is not None
 
     def booked_technicians(self) -> list[dict[str, Any]]:
         if self.cache_enabled:

@@ -10,7 +10,7 @@ from typing import Any
 
 from services.common.refusals import Conflict, Forbidden, NotFound
 from services.dispatch import domain, records
-from services.dispatch.store import DispatchStore
+from services.dispatch.store import CACHE_RELOAD_EVERY, DispatchStore
 
 
 def require_role(who: dict[str, str], *roles: str) -> None:
@@ -95,3 +95,12 @@ def set_status(store: DispatchStore, who: dict[str, str], status: str, now: date
         raise Conflict(f"you are {current} on a job; finish or hand it back first",
                        {"status": [current]}, code="technician_on_job")
     return records.public_technician(updated)
+
+
+def reload_if_due(store: DispatchStore, now: datetime) -> int:
+    """Every CACHE_RELOAD_EVERY, reload this replica's technician copies (the backstop for an
+    announcement from another replica that never arrived); how many were read."""
+    if not store.cache_enabled or (store.reloaded_at is not None
+                                   and now - store.reloaded_at < CACHE_RELOAD_EVERY):
+        return 0
+    return store.reload_technicians(now)

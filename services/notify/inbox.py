@@ -103,7 +103,8 @@ def since(store: NotifyStore, who: dict[str, str], after: int | None, limit: int
     """For the live stream: visible notifications with seq > ``after``, oldest first.
 
     Without ``after`` it only answers the current cursor (a new stream starts from now).
-    Answered from memory when nothing is new, so idle streams cost one cheap call a poll.
+    Answered after one read of the counter document when nothing is new (and this replica
+    did all the numbering), so idle streams cost one cheap call a poll.
     """
     if after is None:
         return {"cursor": store.sequencer.current(), "items": []}

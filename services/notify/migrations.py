@@ -19,7 +19,8 @@ def upgrade_first_version(notifications: Any, sequencer: Sequencer) -> int:
             "texts": {"zh-CN": text, "en": text}, "shared": False, "urgent": False,
             "read_by": [], "held": False, "release_at": None,
             "seq": sequencer.next_for(None), "expire_at": None, "expire_day": None}})
-    sequencer.start_at(sequencer.current())  # they existed before this process started
+    if old:
+        sequencer.start_at(sequencer.current())  # they existed before this process started
     return len(old)
 
 

@@ -3,19 +3,24 @@ resumable fan-out to its audience's inboxes, and the notices that cover a place.
 
 The audience is fixed when the notice is posted; the first inboxes are filled within the
 request, the rest by the timer in batches, idempotently by notification id, so a large
-audience never makes the POST time out and a crash midway loses nothing.
+audience never makes the POST time out and a crash midway loses nothing. Each batch is done
+under a lease on the notice (the poster holds it from the start), so two replicas' timers
+never fill the same inboxes at the same moment.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.common import idempotency
 from services.common.geo import TravelModel
 from services.notify import domain, records
 from services.notify.inbox import InboxSettings, store_with_deliveries
+from services.notify.storage.notices import lease_until
 from services.notify.store import NotifyStore
+
+FANOUT_LEASE = timedelta(minutes=2)  # far longer than one batch of inboxes takes
 
 
 def _replay(store: NotifyStore, sub: str, key: str, notice: dict[str, Any]
@@ -51,7 +56,8 @@ def post(store: NotifyStore, who: dict[str, str], data: dict[str, Any],
     doc = records.new_notice(who, data, model, now)
     audience = _audience(store, doc, model)
     doc.update(recipients=len(audience), audience_ids=audience, fanout_done=0,
-               fanout_pending=bool(audience))
+               fanout_pending=bool(audience),
+               fanout_lease=lease_until(now, FANOUT_LEASE) if audience else None)
     if key is not None:
         doc.update(**idempotency.key_fields(who["sub"], key),
                    fingerprint=idempotency.fingerprint(notice))
@@ -71,16 +77,22 @@ def fan_out(store: NotifyStore, notice: dict[str, Any], budget: int, now: dateti
         doc = records.notice_notification(notice, resident, prefs, now, settings.role_retention)
         store_with_deliveries(store, doc, prefs, now)
     done = start + len(batch)
-    store.notices.advance_fanout(notice["_id"], done, done >= len(notice["audience_ids"]))
+    store.notices.advance_fanout(notice["_id"], done, done >= len(notice["audience_ids"]),
+                                 notice.get("fanout_lease"))
     notice["fanout_done"] = done
     return len(batch)
 
 
 def continue_fan_outs(store: NotifyStore, batch: int, now: datetime,
                       settings: InboxSettings) -> int:
-    """The timer's part: the next ``batch`` inboxes of every unfinished notice."""
-    return sum(fan_out(store, n, batch, now, settings)
-               for n in store.notices.unfinished_fanouts())
+    """The timer's part: the next ``batch`` inboxes of every unfinished notice this replica
+    gets the lease of."""
+    done = 0
+    for found in store.notices.unfinished_fanouts():
+        notice = store.notices.claim_fanout(found["_id"], now, FANOUT_LEASE)
+        if notice is not None:
+            done += fan_out(store, notice, batch, now, settings)
+    return done
 
 
 def covering(store: NotifyStore, lat: float | None, lng: float | None,

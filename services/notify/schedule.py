@@ -1,9 +1,15 @@
 """What the once-a-second timer knows in memory about when work is next due, so it skips
-queries while nothing is (one notify process owns this state; it is rebuilt at start-up)."""
+queries while nothing is (each notify process keeps its own; it is rebuilt at start-up).
+
+With several notify replicas a process does not hear of the work another one added, so what
+it knows is trusted for at most RESCAN_EVERY: if that replica is stopped for good, its
+scheduled sends and held notifications are still picked up within that time."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+
+RESCAN_EVERY = timedelta(seconds=10)
 
 
 def earliest(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -28,9 +34,13 @@ class NextDue:
     def nothing_due(self, now: datetime) -> bool:
         return self.known and (self.at is None or self.at > now)
 
-    def settle(self, version: int, at: datetime | None, complete: bool) -> None:
-        """After a scan that started at ``version``: remember the earliest later time."""
+    def settle(self, version: int, at: datetime | None, complete: bool,
+               now: datetime | None = None) -> None:
+        """After a scan at ``now`` that started at ``version``: remember the earliest later
+        time (at the latest RESCAN_EVERY after ``now``: other replicas add work too)."""
         self.known = complete and version == self.version
+        if self.known and now is not None:
+            at = earliest(at, now + RESCAN_EVERY)
         self.at = at if self.known else None
 
 

@@ -1,7 +1,8 @@
 """The notify database wired together: one storage object per collection (storage/), the
-in-memory state one notify process keeps beside them (the live-stream numbering, the sweep's
-last run), and the provider that opens it at start-up: indexes, then the numbering resumes
-above the highest stored seq, then the data migrations (migrations.py) run."""
+in-memory state one notify process keeps beside them (what the live-stream numbering handed
+out, the sweep's last run; the numbers themselves come from a counter document), and the
+provider that opens it at start-up: indexes, then the numbering resumes above the highest
+stored seq, then the data migrations (migrations.py) run."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ SWEEP_EVERY = timedelta(minutes=1)
 
 class NotifyStore:
     def __init__(self, db: Any):
-        self.sequencer = Sequencer()
+        self.sequencer = Sequencer(db["counters"])
         self.notifications = Notifications(db["notifications"], self.sequencer)
         self.deliveries = Deliveries(db["deliveries"])
         self.preferences = Preferences(db["preferences"])

@@ -14,17 +14,19 @@ from services.notify.store import NotifyStore
 
 def register(store: NotifyStore, who: dict[str, str], data: dict[str, Any],
              insecure_hosts: set[str], now: datetime, per_account: int) -> dict[str, Any]:
-    # Counted, then added: one notify process on one OS thread does both without a switch
-    # in between on the embedded store (on MongoDB two racing requests might both pass).
+    full = Conflict(f"at most {per_account} webhooks per account; delete one first",
+                    {"url": ["too many webhooks"]}, code="too_many_webhooks")
+    # The count answers early (before the address is resolved); the slot taken by the insert
+    # is what holds the limit when two requests or replicas race for the last one.
     if store.webhooks.count_of_owner(who["sub"]) >= per_account:
-        raise Conflict(f"at most {per_account} webhooks per account; delete one first",
-                       {"url": ["too many webhooks"]}, code="too_many_webhooks")
+        raise full
     try:
         check_webhook_url(data["url"], insecure_hosts)
     except ValueError as exc:
         raise InvalidInput("the request has invalid fields", {"url": [str(exc)]}) from None
     doc = records.new_webhook(who["sub"], data, now)
-    store.webhooks.add(doc)
+    if not store.webhooks.add_within(doc, per_account):
+        raise full
     return {**records.public_webhook(doc), "secret": doc["secret"]}
 
 

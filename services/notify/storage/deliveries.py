@@ -44,7 +44,7 @@ class Deliveries:
             else:
                 later = earliest(later, doc["next_attempt_at"])
         # What is returned is either sent or rescheduled (record_attempt notes the new time).
-        self._next_due.settle(version, later, complete=len(due) < limit)
+        self._next_due.settle(version, later, complete=len(due) < limit, now=now)
         return due
 
     def postpone(self, delivery_id: str, until: datetime) -> None:

@@ -1,11 +1,13 @@
 """Community notices: unique per Idempotency-Key, with their audience and how far the
-fan-out to it has come (resumable), active until they expire."""
+fan-out to it has come (resumable, one replica at a time under a lease), active until they
+expire."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common import idempotency
@@ -32,9 +34,23 @@ class Notices:
     def by_key(self, sub: str, key: str) -> dict[str, Any] | None:
         return self.collection.find_one(idempotency.key_fields(sub, key), {"audience_ids": 0})
 
-    def advance_fanout(self, notice_id: str, done: int, finished: bool) -> None:
-        self.collection.update_one({"_id": notice_id}, {"$set": {
-            "fanout_done": done, "fanout_pending": not finished}})
+    def claim_fanout(self, notice_id: str, now: datetime, lease: timedelta) -> dict | None:
+        """Take the next batch of a fan-out: one guarded update, so of several replicas'
+        timers exactly one continues it; None if another holds an unexpired lease."""
+        return self.collection.find_one_and_update(
+            {"_id": notice_id, "fanout_pending": True,
+             "$or": [{"fanout_lease": None}, {"fanout_lease": {"$lte": now}}]},
+            {"$set": {"fanout_lease": lease_until(now, lease)}},
+            return_document=ReturnDocument.AFTER)
+
+    def advance_fanout(self, notice_id: str, done: int, finished: bool,
+                       lease: datetime | None) -> bool:
+        """Record the batch and hand the lease back; False if the lease was lost meanwhile
+        (it expired and another replica took over: it redoes the batch, idempotently)."""
+        return self.collection.update_one(
+            {"_id": notice_id, "fanout_lease": lease},
+            {"$set": {"fanout_done": done, "fanout_pending": not finished,
+                      "fanout_lease": None}}).modified_count == 1
 
     def unfinished_fanouts(self, limit: int = 10) -> list[dict]:
         return list(self.collection.find({"fanout_pending": True}).limit(limit))
@@ -50,3 +66,9 @@ class Notices:
                 retired += self.collection.update_one(
                     {"_id": doc["_id"]}, {"$set": {"active": False}}).modified_count
         return retired
+
+
+def lease_until(now: datetime, lease: timedelta) -> datetime:
+    """``now + lease`` to the millisecond, as the database stores it (so it can be a guard)."""
+    end = now + lease
+    return end.replace(microsecond=end.microsecond // 1000 * 1000)

@@ -61,7 +61,7 @@ class Notifications:
                 {"_id": doc["_id"], "held": True},
                 {"$set": {"held": False, "seq": self.sequencer.next_for(doc["recipient_id"])}})
             released += result.modified_count
-        self._next_release.settle(version, later, complete=True)
+        self._next_release.settle(version, later, complete=True, now=now)
         return released
 
     @staticmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.notify.schedule import NextDue
+from services.notify.schedule import RESCAN_EVERY, NextDue
 
 SHANGHAI_DAY = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 
@@ -21,3 +21,11 @@ def test_the_timer_skips_its_scan_until_something_is_due_and_rescans_after_a_rac
     due.note(SHANGHAI_DAY + timedelta(hours=5))  # added while a scan was running
     due.settle(version, None, complete=True)
     assert not due.nothing_due(SHANGHAI_DAY)  # unknown again: the next tick scans
+
+
+def test_with_replicas_the_timer_rescans_within_a_bounded_time_even_with_nothing_noted():
+    """Another replica may have scheduled work this process never heard of."""
+    due = NextDue()
+    due.settle(due.version, None, complete=True, now=SHANGHAI_DAY)
+    assert due.nothing_due(SHANGHAI_DAY + timedelta(seconds=1))
+    assert not due.nothing_due(SHANGHAI_DAY + RESCAN_EVERY)
