@@ -39,11 +39,16 @@ def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def _rabbitmqctl(*args: str) -> bool:
+def _rabbitmqctl(*args: str, timeout: float = 120) -> bool:
     ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
     if not os.path.exists(ctl):
         return False
-    done = subprocess.run([ctl, *args], capture_output=True, timeout=60)
+    try:
+        done = subprocess.run([ctl, *args], capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # A busy broker (deleting a host's quorum queues takes a while) must not fail the
+        # caller: a host left behind is cleaned up by the next `broker ensure`.
+        return False
     return done.returncode == 0
 
 
@@ -87,13 +92,17 @@ def forget_stale_vhosts() -> None:
     ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
     if not os.path.exists(ctl):
         return
-    listing = subprocess.run([ctl, "list_vhosts", "-q"], capture_output=True, text=True,
-                             timeout=60)
+    try:
+        listing = subprocess.run([ctl, "list_vhosts", "-q"], capture_output=True, text=True,
+                                 timeout=60)
+    except subprocess.TimeoutExpired:
+        return
     if listing.returncode != 0:
         return
     for name in stale_vhosts(listing.stdout.split(), _alive):
         print(f"deleting the virtual host {name} left by a process that is gone", flush=True)
-        _rabbitmqctl("delete_vhost", name)
+        if not _rabbitmqctl("delete_vhost", name, timeout=300):
+            print(f"could not delete {name} now; the next start tries again", flush=True)
 
 
 OUR_QUEUES = ("evt-", "rpc-catalog", "rpc-orders", "rpc-dispatch", "rpc-notify",
