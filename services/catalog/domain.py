@@ -1,4 +1,5 @@
-"""Catalog rules over plain data: building merchants and products, pricing order lines."""
+"""Catalog rules over plain data: editing merchants and products, whether an order can be
+served, pricing its lines, product search keys. Pure: no store, nameko or RPC code."""
 
 from __future__ import annotations
 
@@ -6,28 +7,25 @@ from datetime import datetime
 from typing import Any
 
 from services.catalog import pricing, search
-from services.common.events import new_id
 from services.common.geo import TravelModel, cell_for, haversine_m
+from services.common.refusals import Forbidden
 
 
-def new_merchant(owner_id: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
-    loc = data["location"]
-    return {
-        "_id": new_id("mer"),
-        "owner_id": owner_id,
-        "name": data["name"],
-        "business_type": data["business_type"],
-        "secondary_types": sorted(set(data.get("secondary_types") or []) - {data["business_type"]}),
-        "location": {"lat": loc["lat"], "lng": loc["lng"]},
-        "h3_cell": cell_for(loc["lat"], loc["lng"]),
-        "address": data["address"],
-        "phone": data.get("phone"),
-        "opening_hours": data.get("opening_hours"),
-        "delivery": data.get("delivery") or {"max_walk_minutes": 15, "fee_fen": 0,
-                                             "min_order_fen": 0},
-        "created_at": now,
-        "updated_at": now,
-    }
+def check_may_register(actor: dict[str, str]) -> None:
+    if actor["role"] not in ("merchant", "admin"):
+        raise Forbidden("only merchants can register a shop")
+
+
+def check_owner(merchant: dict[str, Any], actor: dict[str, str]) -> None:
+    """Only the shop's owner (or an admin) changes its goods. Products are public, so another
+    shop's product is a 403, not a 404."""
+    if merchant["owner_id"] != actor["sub"] and actor["role"] != "admin":
+        raise Forbidden("only the shop's owner can change its goods")
+
+
+def check_planner(actor: dict[str, str]) -> None:
+    if actor["role"] not in ("planner", "admin"):
+        raise Forbidden("coverage reports are for planners")
 
 
 def merchant_changes(merchant: dict[str, Any], data: dict[str, Any],
@@ -50,63 +48,12 @@ def merchant_changes(merchant: dict[str, Any], data: dict[str, Any],
     return changes
 
 
-def new_product(merchant: dict[str, Any], data: dict[str, Any], now: datetime) -> dict[str, Any]:
-    by_weight = data["sale_mode"] == "by_weight"
-    unit = data.get("unit") or ("500g" if data.get("price_per") == "500g" else "kg")
-    return {
-        "_id": new_id("prd"),
-        "merchant_id": merchant["_id"],
-        "owner_id": merchant["owner_id"],
-        # A copy of where it is sold, so goods can be searched by cell like merchants.
-        "location": merchant["location"],
-        "h3_cell": merchant["h3_cell"],
-        "name": data["name"],
-        "sale_mode": data["sale_mode"],
-        "price_fen": data["price_fen"],
-        "price_per": data.get("price_per") if by_weight else None,
-        "unit": unit,
-        "stock": data["stock"],
-        "reservations": [],
-        "sold": 0,
-        "origin": data.get("origin"),
-        "available": data.get("available", True),
-        "deleted": False,
-        "name_keys": name_keys(data["name"]),
-        # The opening stock is the first audited change (from 0), so the history is complete.
-        "stock_history": [{"by": merchant["owner_id"], "at": now, "from": 0,
-                           "to": data["stock"]}],
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def public_merchant(doc: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in doc.items() if not k.startswith("_") and k != "updated_at"}
-    out["id"] = doc["_id"]
-    out["created_at"] = doc["created_at"].isoformat()
-    return out
-
-
-def public_product(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": doc["_id"],
-        "merchant_id": doc["merchant_id"],
-        "name": doc["name"],
-        "sale_mode": doc["sale_mode"],
-        "price_fen": doc["price_fen"],
-        "price_per": doc.get("price_per"),
-        "unit": doc["unit"],
-        "stock": doc["stock"],
-        "reserved": sum(r["quantity"] for r in doc.get("reservations") or []),
-        "sold": doc.get("sold", 0),
-        "origin": doc.get("origin"),
-        "available": doc["available"],
-        "updated_at": doc["updated_at"].isoformat(),
-    }
-
-
 class Rejection(Exception):
-    """Why an order cannot be served; becomes a stock_rejected event."""
+    """Why an order cannot be served: a business outcome, not a refusal.
+
+    Nobody is told "no" over RPC here; the reservation turns it into a stock_rejected event,
+    as legitimate an answer to order_placed as stock_reserved (docs/architecture.md, "How a
+    domain says no"). So it is deliberately not a services.common.refusals class."""
 
     def __init__(self, reason: str, message: str, product_id: str | None = None):
         super().__init__(message)
@@ -211,11 +158,3 @@ def stock_change(by: str, product: dict[str, Any], new_stock: int | None,
     if new_stock is None or new_stock == product["stock"]:
         return None
     return {"by": by, "at": now, "from": product["stock"], "to": new_stock}
-
-
-def public_stock_history(product: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "product_id": product["_id"],
-        "items": [{"by": e["by"], "at": e["at"].isoformat(), "from": e["from"], "to": e["to"]}
-                  for e in product.get("stock_history") or []],
-    }

@@ -30,6 +30,7 @@ from services.common.geo import (
     cell_for,
     within,
 )
+from services.common.paging import page_dict, slice_page
 
 # Coverage looks this far for the nearest merchant of a missing type: twice the longest target
 # walk, so a planner sees "the nearest laundry is 22 minutes away" rather than just "missing".
@@ -60,11 +61,6 @@ def _in_box(lat: float, lng: float, radius_m: float,
         if abs(loc["lat"] - lat) <= dlat and abs(loc["lng"] - lng) <= dlng:
             out.append(doc)
     return out
-
-
-def _page(items: list[Any], page: int, page_size: int) -> list[Any]:
-    start = (page - 1) * page_size
-    return items[start:start + page_size]
 
 
 def _has_type(merchant: dict[str, Any], code: str) -> bool:
@@ -121,10 +117,10 @@ def near_merchants(store: CatalogStore, args: dict[str, Any], model: TravelModel
             "walk_minutes": round(walk, 1),
             "open_now": _open_now(m, now, tz),
         }
-        for m, dist, walk in _page(hits, args["page"], args["page_size"])
+        for m, dist, walk in slice_page(hits, args["page"], args["page_size"])
     ]
-    return {"items": items, "page": args["page"], "page_size": args["page_size"],
-            "total": len(hits), "walk_minutes": minutes, "max_distance_m": round(radius, 1)}
+    return {**page_dict(items, args["page"], args["page_size"], len(hits)),
+            "walk_minutes": minutes, "max_distance_m": round(radius, 1)}
 
 
 def near_products(store: CatalogStore, args: dict[str, Any],
@@ -141,7 +137,7 @@ def near_products(store: CatalogStore, args: dict[str, Any],
     ]
     ranked = search.rank(query, hits, name_key=lambda h: h["doc"]["name"],
                          distance_key="distance_m")
-    page = _page(ranked, args["page"], args["page_size"])
+    page = slice_page(ranked, args["page"], args["page_size"])
     names = store.merchant_names(sorted({h["doc"]["merchant_id"] for h in page}))
     items = []
     for hit in page:
@@ -161,8 +157,8 @@ def near_products(store: CatalogStore, args: dict[str, Any],
             "distance_m": round(hit["distance_m"], 1),
             "walk_minutes": round(hit["walk_minutes"], 1),
         })
-    return {"items": items, "page": args["page"], "page_size": args["page_size"],
-            "total": len(ranked), "walk_minutes": minutes, "max_distance_m": round(radius, 1)}
+    return {**page_dict(items, args["page"], args["page_size"], len(ranked)),
+            "walk_minutes": minutes, "max_distance_m": round(radius, 1)}
 
 
 # --- coverage --------------------------------------------------------------------------------

@@ -10,12 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.catalog import domain
+from services.catalog import domain, records
 from services.catalog.store import CatalogStore
-from services.common.events import make_event
 from services.common.geo import TravelModel
-
-SOURCE = "catalog"
 
 
 def reserve_for_order(store: CatalogStore, event: dict[str, Any], model: TravelModel,
@@ -45,24 +42,13 @@ def reserve_for_order(store: CatalogStore, event: dict[str, Any], model: TravelM
         amounts = domain.totals(merchant, lines)
     except domain.Rejection as rejection:
         _release_all(store, order_id, data["items"])
-        answer = make_event(
-            "stock_rejected",
-            {"order_id": order_id, "merchant_id": data["merchant_id"],
-             "reason": rejection.reason, "message": rejection.message,
-             "product_id": rejection.product_id},
-            source=SOURCE, correlation_id=order_id, causation_id=event["id"],
-        )
+        answer = records.stock_rejected_event(order_id, data["merchant_id"], rejection,
+                                              event["id"])
         moved = store.move_ledger(order_id, ["reserving"], "rejected",
                                   {"reason": rejection.reason, "decided_at": now}, [answer])
         return order_id if moved else None
 
-    answer = make_event(
-        "stock_reserved",
-        {"order_id": order_id, "merchant_id": merchant["_id"],
-         "merchant_owner_id": merchant["owner_id"], "merchant_name": merchant["name"],
-         "lines": lines, **amounts},
-        source=SOURCE, correlation_id=order_id, causation_id=event["id"],
-    )
+    answer = records.stock_reserved_event(order_id, merchant, lines, amounts, event["id"])
     moved = store.move_ledger(order_id, ["reserving"], "reserved",
                               {"lines": lines, **amounts, "decided_at": now}, [answer])
     if moved is None:

@@ -6,10 +6,10 @@ from marshmallow import ValidationError, fields, validate, validates, validates_
 
 from services.catalog import hours as opening_hours
 from services.catalog import taxonomy
+from services.catalog.pricing import BY_PIECE, PRICE_PER_GRAMS, SALE_MODES
 from services.common.schemas import Id, LocationSchema, Money, Strict, Text, page_of
 
-SALE_MODES = ("by_piece", "by_weight")
-PRICE_PER = ("500g", "kg")
+PRICE_PER = tuple(PRICE_PER_GRAMS)
 
 
 def _known_type(code: str) -> None:
@@ -95,7 +95,7 @@ class OriginSchema(Strict):
 
 class ProductCreateSchema(Strict):
     name = Text(100, required=True, metadata={"example": "土鸡蛋"})
-    sale_mode = fields.String(load_default="by_piece", validate=validate.OneOf(SALE_MODES))
+    sale_mode = fields.String(load_default=BY_PIECE, validate=validate.OneOf(SALE_MODES))
     price_fen = fields.Integer(
         strict=True, required=True, validate=validate.Range(1, 10_000_000),
         metadata={"description": "per piece, or per price_per when sold by weight"},

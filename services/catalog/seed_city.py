@@ -11,7 +11,7 @@ about as many at 1k as at 100k merchants, which is what a real city looks like. 
 neighbourhood lacks a few business types at random, so coverage maps show gaps.
 
 Writes straight into the catalog's store (the same documents the service writes, built with
-services.catalog.domain), which is ~50x faster than the HTTP API.  The embedded store is locked
+services.catalog.records), which is ~50x faster than the HTTP API.  The embedded store is locked
 to one process: stop the catalog service (or the whole system) while seeding.
 """
 
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.catalog import domain, taxonomy
+from services.catalog import records, taxonomy
 from services.catalog.schemas import ProductCreateSchema
 from services.catalog.store import CatalogStore
 from services.common.config import setting
@@ -161,10 +161,10 @@ def seed(store: CatalogStore, n: int, products_per_merchant: int = 2, seed_: int
             _progress(made["merchants"], n, started)
 
     for i, shop in enumerate(generate(n, seed_)):
-        doc = domain.new_merchant(f"city-merchant-{i}", shop, now)
+        doc = records.new_merchant(f"city-merchant-{i}", shop, now)
         merchants.append(doc)
         for item in rng.sample(PRODUCT_DATA, min(products_per_merchant, len(PRODUCT_DATA))):
-            products.append(domain.new_product(doc, item, now))
+            products.append(records.new_product(doc, item, now))
         if len(merchants) >= batch:
             flush()
     flush()

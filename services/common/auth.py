@@ -8,14 +8,14 @@ and algorithm-confusion tokens are refused.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
 import jwt
 
+from services.common.config import setting
+
 ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
-DEFAULT_TTL_SECONDS = 12 * 3600
 
 
 class AuthError(Exception):
@@ -43,20 +43,19 @@ class TokenSettings:
 
     @classmethod
     def from_env(cls) -> TokenSettings:
-        public_key = os.environ.get("LIFECIRCLE_JWT_PUBLIC_KEY") or None
-        key_file = os.environ.get("LIFECIRCLE_JWT_PUBLIC_KEY_FILE")
+        public_key = setting(None, "LIFECIRCLE_JWT_PUBLIC_KEY") or None
+        key_file = setting(None, "LIFECIRCLE_JWT_PUBLIC_KEY_FILE")
         if key_file and not public_key:
             with open(key_file, encoding="utf-8") as fh:
                 public_key = fh.read()
         return cls(
-            secret=os.environ.get("LIFECIRCLE_JWT_SECRET") or None,
+            secret=setting(None, "LIFECIRCLE_JWT_SECRET") or None,
             public_key=public_key,
-            algorithm=os.environ.get(
-                "LIFECIRCLE_JWT_ALGORITHM", "RS256" if public_key else "HS256"
-            ),
-            issuer=os.environ.get("LIFECIRCLE_JWT_ISSUER", "lifecircle"),
-            dev_tokens=os.environ.get("LIFECIRCLE_DEV_TOKENS", "0").lower() in ("1", "true"),
-            ttl_seconds=int(os.environ.get("LIFECIRCLE_TOKEN_TTL_SECONDS", DEFAULT_TTL_SECONDS)),
+            algorithm=(setting(None, "LIFECIRCLE_JWT_ALGORITHM")
+                       or ("RS256" if public_key else "HS256")),
+            issuer=setting(None, "LIFECIRCLE_JWT_ISSUER"),
+            dev_tokens=setting(None, "LIFECIRCLE_DEV_TOKENS"),
+            ttl_seconds=setting(None, "LIFECIRCLE_TOKEN_TTL_SECONDS"),
         )
 
     def check(self) -> None:

@@ -1,8 +1,11 @@
-"""Settings, in one place.
+"""Settings, in one place: every setting has a key and a default here, and this module is the
+only one that reads the environment for a setting.
 
 Services get them from the nameko container config (deploy/nameko.yaml fills it from the
-environment); the gateway and command-line tools read the environment directly. Every setting
-has a default that works on a developer machine.
+environment); the gateway and command-line tools read the environment through ``setting(None,
+KEY)``. Every setting has a default that works on a developer machine. deploy/nameko.yaml and
+deploy/env.example list every key once with its meaning (tests/unit/common/test_settings.py
+checks that they agree with DEFAULTS).
 """
 
 from __future__ import annotations
@@ -32,10 +35,59 @@ DEFAULTS: dict[str, Any] = {
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,
+<<<<<<< HEAD
     # Web app (see docs/web.md)
     "MAP_TILE_URL": "",  # e.g. https://tiles.example/{z}/{x}/{y}.png; empty: no tile layer
     "WEB_SECRET_KEY": "",  # signs CSRF tokens; empty: derived from LIFECIRCLE_JWT_SECRET
     "WEB_POLL_SECONDS": 5,  # live parts refresh at least this often (the stream is faster)
+=======
+    # Gateway process (services/gateway/gunicorn_conf.py)
+    "GATEWAY_BIND": "127.0.0.1:8000",
+    "GATEWAY_WORKERS": 2,
+    "GATEWAY_THREADS": 8,
+    # Gateway requests (services/gateway/settings.py)
+    "GATEWAY_RPC_TIMEOUT": 5.0,  # seconds one RPC may take before the request fails
+    "GATEWAY_MAX_IN_FLIGHT": 64,  # RPCs in flight per process before answering 503
+    "GATEWAY_MAX_BODY_BYTES": 64 * 1024,
+    "GATEWAY_RATE_PER_SECOND": 20.0,  # per caller
+    "GATEWAY_RATE_BURST": 40,
+    # Bearer tokens (services/common/auth.py): a shared secret (HS256) or an identity
+    # provider's public key (RS256/ES256), given inline or as a file.
+    "LIFECIRCLE_JWT_SECRET": "",
+    "LIFECIRCLE_JWT_PUBLIC_KEY": "",
+    "LIFECIRCLE_JWT_PUBLIC_KEY_FILE": "",
+    "LIFECIRCLE_JWT_ALGORITHM": "",  # "": RS256 with a public key, else HS256
+    "LIFECIRCLE_JWT_ISSUER": "lifecircle",
+    "LIFECIRCLE_TOKEN_TTL_SECONDS": 12 * 3600,
+    "LIFECIRCLE_DEV_TOKENS": False,  # POST /api/v1/auth/dev-token (never in production)
+    # Notify (see docs/notifications.md). How often work_due releases, sends and sweeps.
+    "NOTIFY_TIMER_SECONDS": 1.0,
+    # Channels: "console" logs the message; "package.module:Class" plugs a real provider.
+    "NOTIFY_SMS_PROVIDER": "console",
+    "NOTIFY_EMAIL_PROVIDER": "console",
+    # Webhooks must be https, except to these hosts (comma separated; tests use 127.0.0.1).
+    "NOTIFY_WEBHOOK_INSECURE_HOSTS": "",
+    "NOTIFY_WEBHOOK_TIMEOUT_SECONDS": 5.0,
+    # Retries of failed deliveries: base * 2^(n-1), capped, times a random 0.5..1 (jitter).
+    "NOTIFY_RETRY_BASE_SECONDS": 30.0,
+    "NOTIFY_RETRY_MAX_SECONDS": 3600.0,
+    "NOTIFY_MAX_ATTEMPTS": 6,
+    # A claimed delivery whose sender died is retried after this long.
+    "NOTIFY_SEND_LEASE_SECONDS": 60.0,
+    # Read notifications are deleted this long after they were read; role-inbox ones (read
+    # state per person) this long after they were created.
+    "NOTIFY_READ_RETENTION_DAYS": 30,
+    "NOTIFY_ROLE_RETENTION_DAYS": 30,
+    # Community notices: inboxes filled within the POST; the timer fills the rest per tick.
+    "NOTIFY_NOTICE_INLINE": 300,
+    "NOTIFY_NOTICE_BATCH": 1000,
+    # The gateway's live streams: at most this many per worker (each holds a thread), each
+    # ends after its lifetime (the client reconnects), polls and keeps alive at these paces.
+    "NOTIFY_SSE_MAX_STREAMS": 4,
+    "NOTIFY_SSE_LIFETIME_SECONDS": 55.0,
+    "NOTIFY_SSE_POLL_SECONDS": 1.0,
+    "NOTIFY_SSE_HEARTBEAT_SECONDS": 15.0,
+>>>>>>> main
 }
 
 # Environment variable names that differ from the setting name.
@@ -49,9 +101,19 @@ def setting(config: dict | None, key: str) -> Any:
     if config is not None and config.get(key) not in (None, ""):
         raw = config[key]
     else:
-        raw = os.environ.get(ENV_NAMES.get(key, key)) or None
+        raw = os.environ.get(env_name(key)) or None
     if raw is None:
         return default
+    return coerce(default, raw)
+
+
+def env_name(key: str) -> str:
+    """The environment variable that sets ``key``."""
+    return ENV_NAMES.get(key, key)
+
+
+def coerce(default: Any, raw: Any) -> Any:
+    """``raw`` (a string from the environment, or a YAML value) as the type of ``default``."""
     if isinstance(default, bool):
         return str(raw).lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):

@@ -14,6 +14,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields
 
+from services.common.times import iso
+
 _CONTRACTS: dict[tuple[str, int], type[Schema]] = {}
 
 
@@ -90,7 +92,7 @@ def make_event(
         "id": new_id("evt"),
         "type": event_type,
         "version": version,
-        "occurred_at": (occurred_at or utcnow()).isoformat(),
+        "occurred_at": iso(occurred_at or utcnow()),
         "source": source,
         "correlation_id": correlation_id,
         "causation_id": causation_id,

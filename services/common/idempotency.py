@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from services.common.errors import Conflict
+from services.common.refusals import Conflict
 
 
 def _plain(value: Any) -> Any:

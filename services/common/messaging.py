@@ -28,6 +28,7 @@ from nameko.rpc import RpcConsumer
 
 from services.common.config import setting
 from services.common.events import InvalidEvent
+from services.common.times import iso
 
 ATTEMPTS_HEADER = "x-lifecircle-attempts"
 DEAD_LETTER_EXCHANGE = Exchange("lifecircle.dead-letters", type="fanout", durable=True)
@@ -123,7 +124,7 @@ class ReliableEventHandler(EventHandler):
                 "x-service": self.container.service_name,
                 "x-error": f"{type(error).__name__}: {error}"[:2000],
                 "x-attempts": attempts,
-                "x-dead-at": datetime.now(UTC).isoformat(),
+                "x-dead-at": iso(datetime.now(UTC)),
             }
         )
         self.publisher.publish(

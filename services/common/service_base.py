@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +15,9 @@ from services.common.config import setting
 from services.common.logs import WorkerLog
 from services.common.messaging import EventPublisher
 
-# Timer intervals are fixed when the class is defined, so they come from the environment.
-RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "2"))
+# Timer intervals are fixed when the class is defined, before any container config exists,
+# so they come from the environment (through config, like every setting).
+RELAY_SECONDS = setting(None, "OUTBOX_RELAY_SECONDS")
 
 
 class ServiceBase:

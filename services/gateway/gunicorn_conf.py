@@ -1,11 +1,11 @@
 """gunicorn settings for the gateway (threads: RPC calls block on I/O, not CPU)."""
 
-import os
+from services.common.config import setting
 
-bind = os.environ.get("GATEWAY_BIND", "127.0.0.1:8000")
+bind = setting(None, "GATEWAY_BIND")
 worker_class = "gthread"
-workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
-threads = int(os.environ.get("GATEWAY_THREADS", "8"))
+workers = setting(None, "GATEWAY_WORKERS")
+threads = setting(None, "GATEWAY_THREADS")
 # A request never waits on a service longer than GATEWAY_RPC_TIMEOUT; this is a backstop.
 timeout = 30
 graceful_timeout = 10

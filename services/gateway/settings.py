@@ -1,8 +1,7 @@
-"""Gateway settings from the environment."""
+"""Gateway settings, read through services.common.config (keys and defaults live there)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from services.common.auth import TokenSettings
@@ -21,13 +20,12 @@ class GatewaySettings:
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
-        env = os.environ.get
         return cls(
             amqp_uri=setting(None, "AMQP_URI"),
-            rpc_timeout=float(env("GATEWAY_RPC_TIMEOUT", "5")),
-            max_in_flight=int(env("GATEWAY_MAX_IN_FLIGHT", "64")),
-            max_body_bytes=int(env("GATEWAY_MAX_BODY_BYTES", str(64 * 1024))),
-            rate_per_second=float(env("GATEWAY_RATE_PER_SECOND", "20")),
-            rate_burst=int(env("GATEWAY_RATE_BURST", "40")),
+            rpc_timeout=setting(None, "GATEWAY_RPC_TIMEOUT"),
+            max_in_flight=setting(None, "GATEWAY_MAX_IN_FLIGHT"),
+            max_body_bytes=setting(None, "GATEWAY_MAX_BODY_BYTES"),
+            rate_per_second=setting(None, "GATEWAY_RATE_PER_SECOND"),
+            rate_burst=setting(None, "GATEWAY_RATE_BURST"),
             tokens=TokenSettings.from_env(),
         )

@@ -25,9 +25,9 @@ from urllib.parse import urlparse
 
 import requests
 
+from services.common.config import setting
 from services.common.logs import get_logger
 from services.notify import signing
-from services.notify.settings import setting
 
 
 class DeliveryError(Exception):

@@ -1,18 +1,24 @@
-"""Turning events into inbox notifications and channel deliveries; plain functions, no I/O."""
+"""Notify's rules, as plain functions over plain data: who hears about an event, which
+inboxes a person reads, preferences and quiet hours, retries with back-off, a notice's
+audience, and expiry. No I/O; documents and views are built in records.py."""
 
 from __future__ import annotations
 
 import hashlib
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from services.notify import preferences as prefs_mod
-from services.notify.routing import ROLE_INBOXES, ROUTES, Audience, recipient_of
-from services.notify.templates import DEFAULT_LANGUAGE, LANGUAGES, render_all
+from services.common.geo import TravelModel, candidate_cells, haversine_m, within
+from services.common.refusals import Forbidden, InvalidInput
+from services.notify.routing import CATEGORIES, ROLE_INBOXES, ROUTES, Audience, recipient_of
+from services.notify.templates import DEFAULT_LANGUAGE
 
 CHANNEL_INBOX = "inbox"
-NOTICE_EVENT_TYPE = "community_notice"
+CHANNELS = ("inbox", "webhook", "sms", "email")
+
+# ------------------------------------------------------------------ ids and recipients
 
 
 def notification_id(event_id: str, recipient_id: str, channel: str = CHANNEL_INBOX) -> str:
@@ -25,11 +31,6 @@ def notification_id(event_id: str, recipient_id: str, channel: str = CHANNEL_INB
 def delivery_id(notification: str, channel: str, target: str) -> str:
     digest = hashlib.sha256(f"{notification}|{channel}|{target}".encode()).hexdigest()
     return f"dlv_{digest[:32]}"
-
-
-def expire_day(at: datetime) -> str:
-    """The day bucket of an expiry time: the sweep deletes by this indexed value."""
-    return at.strftime("%Y-%m-%d")
 
 
 def recipients_of(event: dict[str, Any]) -> list[tuple[Audience, str]]:
@@ -45,112 +46,122 @@ def is_role_inbox(recipient_id: str) -> bool:
     return recipient_id in ROLE_INBOXES.values()
 
 
-def inbox_doc(*, notification: str, recipient_id: str, category: str, event_type: str,
-              event_id: str, correlation_id: str, urgent: bool,
-              texts: dict[str, dict[str, str]], now: datetime, hold_until: datetime | None,
-              role_retention: timedelta) -> dict[str, Any]:
-    shared = is_role_inbox(recipient_id)
-    expire_at = now + role_retention if shared else None
+def inboxes_of(who: dict[str, str]) -> list[str]:
+    """What a person reads: their own inbox, and their role's shared one (dispatchers)."""
+    role_inbox = ROLE_INBOXES.get(who["role"])
+    return [who["sub"], role_inbox] if role_inbox else [who["sub"]]
+
+
+# ------------------------------------------------------------------ who may do what
+
+
+def require_role(who: dict[str, str], roles: tuple[str, ...], message: str) -> None:
+    if who["role"] not in roles:
+        raise Forbidden(message)
+
+
+def check_may_own_webhooks(who: dict[str, str]) -> None:
+    if who["role"] == "resident":
+        raise Forbidden("webhooks are for shops and property-management systems")
+
+
+def check_home(who: dict[str, str], home: dict[str, Any] | None) -> None:
+    if home is not None and who["role"] != "resident":
+        raise InvalidInput("the request has invalid fields",
+                           {"home": ["only residents register a home"]})
+
+
+# ------------------------------------------------------------------ preferences
+
+_NIGHT = {"start": "22:00", "end": "07:00"}
+
+# Sensible defaults per role. The inbox is always on; marketing is opt-in for everyone.
+ROLE_DEFAULTS: dict[str, dict[str, Any]] = {
+    # Residents: SMS for repairs (someone is coming to the door), a quiet night.
+    "resident": {"channels": {"orders": ["inbox"], "repairs": ["inbox", "sms"],
+                              "notices": ["inbox"], "marketing": []},
+                 "quiet_hours": _NIGHT},
+    # Shops: orders also to their webhook (a till or shop system) when one is registered.
+    "merchant": {"channels": {"orders": ["inbox", "webhook"], "repairs": ["inbox"],
+                              "notices": ["inbox"], "marketing": []},
+                 "quiet_hours": None},
+    # Technicians work shifts; jobs must reach them.
+    "technician": {"channels": {"orders": ["inbox"], "repairs": ["inbox", "sms"],
+                                "notices": ["inbox"], "marketing": []},
+                   "quiet_hours": None},
+    "dispatcher": {"channels": {"orders": ["inbox"], "repairs": ["inbox"],
+                                "notices": ["inbox"], "marketing": []},
+                   "quiet_hours": None},
+}
+for _role in ("planner", "admin"):
+    ROLE_DEFAULTS[_role] = {**ROLE_DEFAULTS["dispatcher"]}
+
+
+def defaults_for(role: str, tz: str) -> dict[str, Any]:
+    """A role's preferences; ``tz`` is the city's time zone (the CITY_TZ setting)."""
+    base = ROLE_DEFAULTS.get(role, ROLE_DEFAULTS["resident"])
     return {
-        "_id": notification,
-        "recipient_id": recipient_id,
-        "shared": shared,
-        "category": category,
-        "event_type": event_type,
-        "event_id": event_id,
-        "correlation_id": correlation_id,
-        "urgent": urgent,
-        "texts": texts,
-        "read": False,
-        "read_by": [],
-        "created_at": now,
-        # Held in quiet hours: invisible (no seq) until released; seq orders what is visible.
-        "held": hold_until is not None,
-        "release_at": hold_until,
-        "seq": None,
-        "expire_at": expire_at,
-        "expire_day": expire_day(expire_at) if expire_at else None,
+        "role": role,
+        "language": DEFAULT_LANGUAGE,
+        "time_zone": tz,
+        "channels": {c: list(base["channels"][c]) for c in CATEGORIES},
+        "quiet_hours": dict(base["quiet_hours"]) if base["quiet_hours"] else None,
+        "phone": None,
+        "email": None,
+        "home": None,
     }
 
 
-def event_notification(event: dict[str, Any], audience: Audience, recipient: str,
-                       prefs: dict[str, Any], now: datetime,
-                       role_retention: timedelta) -> dict[str, Any]:
-    texts = render_all(event["type"], audience.name, event["data"], prefs["time_zone"])
-    hold = None if audience.urgent else prefs_mod.quiet_until(prefs, now)
-    return inbox_doc(
-        notification=notification_id(event["id"], recipient), recipient_id=recipient,
-        category=audience.category, event_type=event["type"], event_id=event["id"],
-        correlation_id=event["correlation_id"], urgent=audience.urgent, texts=texts, now=now,
-        hold_until=hold, role_retention=role_retention)
+def effective(stored: dict[str, Any] | None, role: str, tz: str) -> dict[str, Any]:
+    """Stored preferences over the role's defaults (a person who never saved any has these)."""
+    prefs = defaults_for(role, tz)
+    if stored:
+        for key in prefs:
+            if key in stored and key != "role":
+                prefs[key] = stored[key]
+        prefs["channels"] = {**defaults_for(role, tz)["channels"],
+                             **(stored.get("channels") or {})}
+    for category in CATEGORIES:  # the inbox is always on
+        if "inbox" not in prefs["channels"][category] and category != "marketing":
+            prefs["channels"][category] = ["inbox", *prefs["channels"][category]]
+    return prefs
 
 
-def notice_notification(notice: dict[str, Any], resident_id: str, prefs: dict[str, Any],
-                        now: datetime, role_retention: timedelta) -> dict[str, Any]:
-    text = {"title": notice["title"], "body": notice["body"]}
-    return inbox_doc(
-        notification=notification_id(notice["_id"], resident_id), recipient_id=resident_id,
-        category="notices", event_type=NOTICE_EVENT_TYPE, event_id=notice["_id"],
-        correlation_id=notice["_id"], urgent=False, texts={lang: text for lang in LANGUAGES},
-        now=now, hold_until=prefs_mod.quiet_until(prefs, now), role_retention=role_retention)
+def channels_for(prefs: dict[str, Any], category: str) -> list[str]:
+    return list(prefs["channels"].get(category) or [])
 
 
-def message_for(doc: dict[str, Any], language: str, delivery: str) -> dict[str, Any]:
-    """What a channel sends: the notification in the recipient's language."""
-    text = doc["texts"].get(language) or doc["texts"][DEFAULT_LANGUAGE]
-    return {
-        "id": delivery,
-        "notification_id": doc["_id"],
-        "event_type": doc["event_type"],
-        "category": doc["category"],
-        "correlation_id": doc["correlation_id"],
-        "urgent": doc["urgent"],
-        "language": language,
-        "title": text["title"],
-        "body": text["body"],
-        "created_at": doc["created_at"].isoformat(),
-    }
+def _hhmm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours) % 24, int(minutes))
 
 
-def deliveries_for(doc: dict[str, Any], prefs: dict[str, Any], webhooks: list[dict[str, Any]],
-                   now: datetime) -> list[dict[str, Any]]:
-    """The channel deliveries beyond the inbox that a person's preferences ask for.
+def quiet_until(prefs: dict[str, Any], now: datetime) -> datetime | None:
+    """If ``now`` falls in the person's quiet hours, when they end (UTC); else None.
 
-    Quiet hours hold SMS and e-mail with the inbox; webhooks go to systems, not sleeping
-    people, so they are sent at once.
-    """
-    if doc["shared"]:
-        return []  # a role inbox has no phone or address of its own
-    wanted = prefs_mod.channels_for(prefs, doc["category"])
-    targets: list[tuple[str, str, dict[str, Any], datetime]] = []
-    hold = doc["release_at"] or now
-    if "sms" in wanted and prefs.get("phone"):
-        targets.append(("sms", prefs["phone"], {"phone": prefs["phone"]}, hold))
-    if "email" in wanted and prefs.get("email"):
-        targets.append(("email", prefs["email"], {"email": prefs["email"]}, hold))
-    if "webhook" in wanted:
-        for hook in webhooks:
-            targets.append(("webhook", hook["_id"], {"webhook_id": hook["_id"]}, now))
-    out = []
-    for channel, key, to, due in targets:
-        ident = delivery_id(doc["_id"], channel, key)
-        out.append({
-            "_id": ident,
-            "notification_id": doc["_id"],
-            "recipient_id": doc["recipient_id"],
-            "channel": channel,
-            "to": to,
-            "message": message_for(doc, prefs["language"], ident),
-            "status": "pending",
-            "attempts": [],
-            "attempt_count": 0,
-            "next_attempt_at": due,
-            "lease_until": None,
-            "last_error": None,
-            "created_at": now,
-            "updated_at": now,
-        })
-    return out
+    Quiet hours are local wall-clock times in the person's time zone and may wrap past
+    midnight (22:00-07:00)."""
+    quiet = prefs.get("quiet_hours")
+    if not quiet:
+        return None
+    start, end = _hhmm(quiet["start"]), _hhmm(quiet["end"])
+    if start == end:
+        return None
+    tz = ZoneInfo(prefs["time_zone"])
+    local = now.astimezone(tz)
+    clock = local.time().replace(tzinfo=None)
+    if start < end:
+        inside = start <= clock < end
+        end_day = local.date()
+    else:  # wraps past midnight
+        inside = clock >= start or clock < end
+        end_day = local.date() + timedelta(days=1) if clock >= start else local.date()
+    if not inside:
+        return None
+    return datetime.combine(end_day, end, tzinfo=tz).astimezone(now.tzinfo)
+
+
+# ------------------------------------------------------------------ retries
 
 
 def retry_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random | None = None
@@ -168,7 +179,8 @@ def retry_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random | 
 def after_attempt(delivery: dict[str, Any], now: datetime, error: str | None,
                   duration_ms: float, max_attempts: int, base_s: float, cap_s: float,
                   rng: random.Random | None = None) -> dict[str, Any]:
-    """The $set fields and the attempt record after one try."""
+    """The $set fields and the attempt record after one try: sent, retried later, or failed
+    after the last attempt (never dropped: failed deliveries stay for an admin to see)."""
     count = delivery["attempt_count"] + 1
     attempt = {"at": now, "ok": error is None, "error": error, "duration_ms": duration_ms}
     fields: dict[str, Any] = {"attempt_count": count, "updated_at": now, "lease_until": None,
@@ -183,38 +195,64 @@ def after_attempt(delivery: dict[str, Any], now: datetime, error: str | None,
     return {"$set": fields, "$push": {"attempts": attempt}}
 
 
-def public_notification(doc: dict[str, Any], reader: str, language: str) -> dict[str, Any]:
-    text = doc["texts"].get(language) or doc["texts"][DEFAULT_LANGUAGE]
-    read = reader in doc.get("read_by", []) if doc.get("shared") else doc["read"]
-    return {
-        "id": doc["_id"],
-        "category": doc["category"],
-        "event_type": doc["event_type"],
-        "correlation_id": doc["correlation_id"],
-        "title": text["title"],
-        "body": text["body"],
-        "urgent": doc.get("urgent", False),
-        "shared": bool(doc.get("shared")),
-        "read": read,
-        "created_at": doc["created_at"].isoformat(),
-        "seq": doc["seq"],
-    }
+# ------------------------------------------------------------------ community notices
 
 
-def public_delivery(doc: dict[str, Any]) -> dict[str, Any]:
-    def iso(value: Any) -> Any:
-        return value.isoformat() if isinstance(value, datetime) else value
+def normalise_community(name: str) -> str:
+    return " ".join(name.split())
 
-    return {
-        "id": doc["_id"],
-        "notification_id": doc["notification_id"],
-        "recipient_id": doc["recipient_id"],
-        "channel": doc["channel"],
-        "status": doc["status"],
-        "attempt_count": doc["attempt_count"],
-        "attempts": [{**a, "at": iso(a["at"])} for a in doc["attempts"]],
-        "next_attempt_at": iso(doc.get("next_attempt_at")),
-        "last_error": doc.get("last_error"),
-        "created_at": iso(doc["created_at"]),
-        "updated_at": iso(doc["updated_at"]),
-    }
+
+def audience_cells(notice: dict[str, Any]) -> list[str]:
+    """H3 cells that can hold a home within the notice's walk (to query by indexed cell)."""
+    audience = notice["audience"]
+    loc = audience["location"]
+    return candidate_cells(loc["lat"], loc["lng"], audience["radius_m"])
+
+
+def residents_in_walk(notice: dict[str, Any], candidates: list[dict[str, Any]],
+                      model: TravelModel) -> list[dict[str, Any]]:
+    """Exact filter of candidate homes by the walking model."""
+    audience = notice["audience"]
+    loc = audience["location"]
+    hits = within(loc["lat"], loc["lng"], candidates, audience["walk_minutes"], model,
+                  key=lambda p: (p["home"]["location"]["lat"], p["home"]["location"]["lng"]))
+    return [p for p, _dist, _walk in hits]
+
+
+def notice_audience(homes: list[dict[str, Any]]) -> list[str]:
+    """Notices go to residents only (a home stored under another role reaches nobody)."""
+    return [h["_id"] for h in homes if h.get("role", "resident") == "resident"]
+
+
+def is_current(notice: dict[str, Any], now: datetime) -> bool:
+    expires = notice.get("expires_at")
+    return expires is None or expires > now
+
+
+def covers(notice: dict[str, Any], lat: float | None, lng: float | None,
+           community: str | None) -> bool:
+    """Does the notice speak to this place (a point in its walk, or its community)?"""
+    audience = notice["audience"]
+    if audience["kind"] == "walk":
+        if lat is None or lng is None:
+            return False
+        loc = audience["location"]
+        return haversine_m(loc["lat"], loc["lng"], lat, lng) <= audience["radius_m"]
+    return community is not None and normalise_community(community) in audience["communities"]
+
+
+# ------------------------------------------------------------------ expiry
+
+MAX_SWEEP_DAYS = 400  # retention is 30 days by default; a day bucket older than this is gone
+
+
+def expire_day(at: datetime) -> str:
+    """The day bucket of an expiry time: the sweep deletes by this indexed value."""
+    return at.strftime("%Y-%m-%d")
+
+
+def sweep_days(now: datetime, last: datetime | None) -> list[str]:
+    """The day buckets that may hold something expired since the last sweep (all recent
+    ones after a start-up), newest first."""
+    span = MAX_SWEEP_DAYS if last is None else min(MAX_SWEEP_DAYS, (now - last).days + 2)
+    return [expire_day(now - timedelta(days=i)) for i in range(span)]

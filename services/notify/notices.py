@@ -1,91 +1,88 @@
-"""Community notices: who is in a notice's audience, and which notices cover a place."""
+"""Community notices over the store: posting one (idempotent by Idempotency-Key), the
+resumable fan-out to its audience's inboxes, and the notices that cover a place.
+
+The audience is fixed when the notice is posted; the first inboxes are filled within the
+request, the rest by the timer in batches, idempotently by notification id, so a large
+audience never makes the POST time out and a crash midway loses nothing.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from services.common.events import new_id
-from services.common.geo import TravelModel, candidate_cells, haversine_m, within
+from services.common import idempotency
+from services.common.geo import TravelModel
+from services.notify import domain, records
+from services.notify.inbox import InboxSettings, store_with_deliveries
+from services.notify.store import NotifyStore
 
 
-def normalise_community(name: str) -> str:
-    return " ".join(name.split())
+def _replay(store: NotifyStore, key: str, notice: dict[str, Any]) -> dict[str, Any] | None:
+    existing = store.notices.by_key(key)
+    if existing is None:
+        return None
+    idempotency.check_replay(existing["fingerprint"], notice, "notice")
+    return records.public_notice(existing)
 
 
-def new_notice(author: dict[str, str], data: dict[str, Any], model: TravelModel,
-               now: datetime) -> dict[str, Any]:
-    audience = data["audience"]
-    if audience.get("near"):
-        near = audience["near"]
-        stored = {"kind": "walk", "location": near["location"],
-                  "walk_minutes": near["walk_minutes"],
-                  "radius_m": model.max_distance_m(near["walk_minutes"])}
+def _audience(store: NotifyStore, doc: dict[str, Any], model: TravelModel) -> list[str]:
+    if doc["audience"]["kind"] == "walk":
+        candidates = store.preferences.homes_in_cells(domain.audience_cells(doc))
+        homes = domain.residents_in_walk(doc, [c for c in candidates if c.get("home")], model)
     else:
-        stored = {"kind": "communities",
-                  "communities": sorted({normalise_community(c) for c in audience["communities"]})}
-    return {
-        "_id": new_id("ntc"),
-        "title": data["title"],
-        "body": data["body"],
-        "audience": stored,
-        "expires_at": data.get("expires_at"),
-        "created_by": author["sub"],
-        "created_at": now,
-        "recipients": 0,
-    }
+        homes = store.preferences.homes_in_communities(doc["audience"]["communities"])
+    return domain.notice_audience(homes)
 
 
-def audience_cells(notice: dict[str, Any]) -> list[str]:
-    """H3 cells that can hold a home within the notice's walk (to query by indexed cell)."""
-    audience = notice["audience"]
-    loc = audience["location"]
-    return candidate_cells(loc["lat"], loc["lng"], audience["radius_m"])
+def post(store: NotifyStore, who: dict[str, str], data: dict[str, Any],
+         notice: dict[str, Any], idempotency_key: str | None, model: TravelModel,
+         now: datetime, settings: InboxSettings, inline: int) -> dict[str, Any]:
+    """Post a notice (``data`` validated, ``notice`` as sent, for the key's fingerprint) and
+    fill the first ``inline`` inboxes of its audience."""
+    key = idempotency.scoped_key(who["sub"], idempotency_key) if idempotency_key else None
+    if key is not None:
+        # A retried POST must not send a second notice to every home in the circle.
+        replayed = _replay(store, key, notice)
+        if replayed is not None:
+            return replayed
+    doc = records.new_notice(who, data, model, now)
+    audience = _audience(store, doc, model)
+    doc.update(recipients=len(audience), audience_ids=audience, fanout_done=0,
+               fanout_pending=bool(audience))
+    if key is not None:
+        doc.update(idempotency_key=key, fingerprint=idempotency.fingerprint(notice))
+    if not store.notices.add(doc):  # the same key, a moment earlier
+        return _replay(store, key, notice)
+    fan_out(store, doc, inline, now, settings)
+    return records.public_notice(doc)
 
 
-def residents_in_walk(notice: dict[str, Any], candidates: list[dict[str, Any]],
-                      model: TravelModel) -> list[dict[str, Any]]:
-    """Exact filter of candidate homes by the walking model."""
-    audience = notice["audience"]
-    loc = audience["location"]
-    hits = within(loc["lat"], loc["lng"], candidates, audience["walk_minutes"], model,
-                  key=lambda p: (p["home"]["location"]["lat"], p["home"]["location"]["lng"]))
-    return [p for p, _dist, _walk in hits]
+def fan_out(store: NotifyStore, notice: dict[str, Any], budget: int, now: datetime,
+            settings: InboxSettings) -> int:
+    """Put the notice in the next ``budget`` inboxes of its audience."""
+    start = notice["fanout_done"]
+    batch = notice["audience_ids"][start:start + budget]
+    for resident in batch:
+        prefs = domain.effective(store.preferences.get(resident), "resident", settings.city_tz)
+        doc = records.notice_notification(notice, resident, prefs, now, settings.role_retention)
+        store_with_deliveries(store, doc, prefs, now)
+    done = start + len(batch)
+    store.notices.advance_fanout(notice["_id"], done, done >= len(notice["audience_ids"]))
+    notice["fanout_done"] = done
+    return len(batch)
 
 
-def is_current(notice: dict[str, Any], now: datetime) -> bool:
-    expires = notice.get("expires_at")
-    return expires is None or expires > now
+def continue_fan_outs(store: NotifyStore, batch: int, now: datetime,
+                      settings: InboxSettings) -> int:
+    """The timer's part: the next ``batch`` inboxes of every unfinished notice."""
+    return sum(fan_out(store, n, batch, now, settings)
+               for n in store.notices.unfinished_fanouts())
 
 
-def covers(notice: dict[str, Any], lat: float | None, lng: float | None,
-           community: str | None) -> bool:
-    """Does the notice speak to this place (a point in its walk, or its community)?"""
-    audience = notice["audience"]
-    if audience["kind"] == "walk":
-        if lat is None or lng is None:
-            return False
-        loc = audience["location"]
-        return haversine_m(loc["lat"], loc["lng"], lat, lng) <= audience["radius_m"]
-    return community is not None and normalise_community(community) in audience["communities"]
-
-
-def public_notice(doc: dict[str, Any]) -> dict[str, Any]:
-    audience = doc["audience"]
-    out_audience: dict[str, Any]
-    if audience["kind"] == "walk":
-        out_audience = {"near": {"location": audience["location"],
-                                 "walk_minutes": audience["walk_minutes"]}}
-    else:
-        out_audience = {"communities": audience["communities"]}
-    expires = doc.get("expires_at")
-    return {
-        "id": doc["_id"],
-        "title": doc["title"],
-        "body": doc["body"],
-        "audience": out_audience,
-        "expires_at": expires.isoformat() if expires else None,
-        "created_by": doc["created_by"],
-        "created_at": doc["created_at"].isoformat(),
-        "recipients": doc["recipients"],
-    }
+def covering(store: NotifyStore, lat: float | None, lng: float | None,
+             community: str | None, now: datetime) -> dict[str, Any]:
+    """Current notices whose walk contains the point or whose communities include this one."""
+    found = [d for d in store.notices.active()
+             if domain.is_current(d, now) and domain.covers(d, lat, lng, community)]
+    return {"items": [records.public_notice(d) for d in found]}

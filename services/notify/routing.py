@@ -3,7 +3,8 @@
 An audience names a kind of recipient; ``recipient_of`` finds the person in the event data.
 Dispatchers are a role, not named people: their messages go to the shared inbox
 ``role:dispatcher`` (see docs/notifications.md). Event types nobody needs to hear about are
-listed in SILENT, so a new contract forces a decision here (a unit test checks it).
+listed in SILENT, so a new contract forces a decision here (a unit test checks it). Each
+routed type has its subscription, naming its source service, in service.py.
 """
 
 from __future__ import annotations
@@ -53,12 +54,6 @@ ROUTES: dict[str, tuple[Audience, ...]] = {
 
 # Known events that concern no person directly (saga steps between services).
 SILENT = frozenset({"order_placed", "stock_reserved", "stock_rejected"})
-
-# Where each event type comes from (the event_handler subscriptions).
-SOURCES = {
-    **{t: "orders" for t in ROUTES if t.startswith("order_")},
-    **{t: "dispatch" for t in ROUTES if not t.startswith("order_")},
-}
 
 
 def recipient_of(audience: str, data: dict[str, Any]) -> str | None:

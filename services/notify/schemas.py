@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.common.schemas import LocationSchema, Strict, Text, page_of
-from services.notify.preferences import CHANNELS
+from services.notify.domain import CHANNELS
 from services.notify.templates import LANGUAGES
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"

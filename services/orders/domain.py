@@ -1,26 +1,49 @@
-"""Order rules over plain data: the status machine, who may do what, idempotent placing."""
+"""Order rules over plain data: the status machine, who may do what, who may see an order.
+
+Pure: imports no store, nameko or RPC code. A rule says no by raising a
+services.common.refusals class, which the gateway maps to HTTP in one place.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.common import idempotency
-from services.common.errors import Conflict, Forbidden
-from services.common.events import make_event, new_id
+from services.common.refusals import BadRequest, Conflict, Forbidden
 
-SOURCE = "orders"
+# Every status an order can have, in the order it usually passes through them.
+ORDER_STATUSES = (
+    "pending", "confirmed", "rejected", "accepted", "declined",
+    "out_for_delivery", "delivered", "cancelled",
+)
 
-# action: (statuses it may start from, status it leads to, who may do it)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "accept": (frozenset({"confirmed"}), "accepted", "merchant"),
-    "decline": (frozenset({"confirmed"}), "declined", "merchant"),
-    "dispatch": (frozenset({"accepted"}), "out_for_delivery", "merchant"),
-    "deliver": (frozenset({"out_for_delivery"}), "delivered", "merchant"),
+
+class Transition(NamedTuple):
+    allowed_from: frozenset[str]
+    to_status: str
+    party: str  # "merchant", "resident", or "system" (the service itself)
+
+
+# Every move an order can make: the people's actions and the service's own.
+TRANSITIONS: dict[str, Transition] = {
+    # The saga: the catalog reserved the stock (or could not).
+    "confirm": Transition(frozenset({"pending"}), "confirmed", "system"),
+    "reject": Transition(frozenset({"pending"}), "rejected", "system"),
+    "accept": Transition(frozenset({"confirmed"}), "accepted", "merchant"),
+    "decline": Transition(frozenset({"confirmed"}), "declined", "merchant"),
+    "dispatch": Transition(frozenset({"accepted"}), "out_for_delivery", "merchant"),
+    "deliver": Transition(frozenset({"out_for_delivery"}), "delivered", "merchant"),
     # A resident may cancel until the order leaves the shop.
-    "cancel": (frozenset({"pending", "confirmed", "accepted"}), "cancelled", "resident"),
+    "cancel": Transition(frozenset({"pending", "confirmed", "accepted"}), "cancelled",
+                         "resident"),
     # The merchant did not accept in time.
-    "expire": (frozenset({"confirmed"}), "declined", "system"),
+    "expire": Transition(frozenset({"confirmed"}), "declined", "system"),
+}
+
+# The actions a person takes (the gateway serves one route for each): action -> role.
+PERSON_ACTIONS: dict[str, str] = {
+    action: move.party for action, move in TRANSITIONS.items() if move.party != "system"
 }
 
 EVENT_FOR_STATUS = {
@@ -33,41 +56,18 @@ EVENT_FOR_STATUS = {
     "cancelled": "order_cancelled",
 }
 
-
-def new_order(resident_id: str, idempotency_key: str, order: dict[str, Any],
-              now: datetime) -> dict[str, Any]:
-    return {
-        "_id": new_id("ord"),
-        "resident_id": resident_id,
-        "merchant_id": order["merchant_id"],
-        "merchant_owner_id": None,
-        "merchant_name": None,
-        "items": order["items"],
-        "lines": [],
-        "items_total_fen": None,
-        "delivery_fee_fen": None,
-        "total_fen": None,
-        "delivery": order["delivery"],
-        "note": order.get("note"),
-        "status": "pending",
-        "reason": None,
-        "accept_by": None,
-        "history": [{"status": "pending", "at": now, "by": resident_id, "reason": None}],
-        "idempotency_key": idempotency.scoped_key(resident_id, idempotency_key),
-        "fingerprint": idempotency.fingerprint(order),
-        "created_at": now,
-        "updated_at": now,
-    }
+EXPIRED_REASON = "the shop did not accept the order in time"
 
 
-def placed_event(order: dict[str, Any]) -> dict[str, Any]:
-    return make_event(
-        "order_placed",
-        {"order_id": order["_id"], "resident_id": order["resident_id"],
-         "merchant_id": order["merchant_id"], "items": order["items"],
-         "delivery": order["delivery"]},
-        source=SOURCE, correlation_id=order["_id"],
-    )
+def check_person_action(action: str) -> None:
+    """Only the people's actions may be asked for; the system's moves are the service's own."""
+    if action not in PERSON_ACTIONS:
+        raise BadRequest(f"unknown action {action!r}")
+
+
+def check_place(actor: dict[str, str]) -> None:
+    if actor["role"] != "resident":
+        raise Forbidden("only residents place orders")
 
 
 def check_replay(existing: dict[str, Any], order: dict[str, Any]) -> None:
@@ -78,6 +78,24 @@ def can_see(order: dict[str, Any], actor: dict[str, str]) -> bool:
     owner = order["merchant_owner_id"]
     return (actor["role"] == "admin" or order["resident_id"] == actor["sub"]
             or (owner is not None and owner == actor["sub"]))
+
+
+def visible_query(actor: dict[str, str], status: str | None = None) -> dict[str, Any]:
+    """The orders a person lists: all (admin), their shop's (merchant), or their own."""
+    if actor["role"] == "admin":
+        query: dict[str, Any] = {}
+    elif actor["role"] == "merchant":
+        query = {"merchant_owner_id": actor["sub"]}
+    else:
+        query = {"resident_id": actor["sub"]}
+    if status:
+        query["status"] = status
+    return query
+
+
+def illegal_transition(action: str, status: str) -> Conflict:
+    return Conflict(f"cannot {action} an order that is {status}", {"status": status},
+                    code="illegal_transition")
 
 
 def check_action(order: dict[str, Any], action: str, actor: dict[str, str]) -> str:
@@ -91,37 +109,13 @@ def check_action(order: dict[str, Any], action: str, actor: dict[str, str]) -> s
         if party == "system":
             raise Forbidden("only the system does that")
     if order["status"] not in allowed_from:
-        raise Conflict(
-            f"cannot {action} an order that is {order['status']}",
-            {"status": order["status"]}, code="illegal_transition",
-        )
+        raise illegal_transition(action, order["status"])
     return to_status
-
-
-def status_change(order: dict[str, Any], to_status: str, now: datetime, by: str | None,
-                  reason: str | None = None, extra: dict[str, Any] | None = None,
-                  causation_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The $set fields and the event for moving ``order`` to ``to_status``."""
-    fields = {"status": to_status, "updated_at": now, "reason": reason, **(extra or {})}
-    merged = {**order, **fields}
-    event = make_event(
-        EVENT_FOR_STATUS[to_status],
-        {"order_id": order["_id"], "resident_id": order["resident_id"],
-         "merchant_id": order["merchant_id"], "merchant_owner_id": merged["merchant_owner_id"],
-         "merchant_name": merged["merchant_name"], "status": to_status,
-         "previous_status": order["status"], "items": order["items"],
-         "total_fen": merged["total_fen"], "reason": reason, "by": by},
-        source=SOURCE, correlation_id=order["_id"], causation_id=causation_id,
-    )
-    return fields, event
-
-
-def history_entry(status: str, now: datetime, by: str | None, reason: str | None) -> dict:
-    return {"status": status, "at": now, "by": by, "reason": reason}
 
 
 def confirmation_fields(reserved: dict[str, Any], now: datetime,
                         accept_timeout_seconds: int) -> dict[str, Any]:
+    """What a confirmed order learns from stock_reserved: its shop, prices, accept-by time."""
     return {
         "merchant_owner_id": reserved["merchant_owner_id"],
         "merchant_name": reserved["merchant_name"],
@@ -133,26 +127,5 @@ def confirmation_fields(reserved: dict[str, Any], now: datetime,
     }
 
 
-def public_order(doc: dict[str, Any]) -> dict[str, Any]:
-    def iso(value: Any) -> Any:
-        return value.isoformat() if isinstance(value, datetime) else value
-
-    return {
-        "id": doc["_id"],
-        "status": doc["status"],
-        "resident_id": doc["resident_id"],
-        "merchant_id": doc["merchant_id"],
-        "merchant_name": doc["merchant_name"],
-        "items": doc["items"],
-        "lines": doc["lines"],
-        "items_total_fen": doc["items_total_fen"],
-        "delivery_fee_fen": doc["delivery_fee_fen"],
-        "total_fen": doc["total_fen"],
-        "delivery": doc["delivery"],
-        "note": doc["note"],
-        "reason": doc["reason"],
-        "accept_by": iso(doc["accept_by"]),
-        "history": [{**h, "at": iso(h["at"])} for h in doc["history"]],
-        "created_at": iso(doc["created_at"]),
-        "updated_at": iso(doc["updated_at"]),
-    }
+def rejection_reason(rejected: dict[str, Any]) -> str:
+    return f"{rejected['reason']}: {rejected['message']}"

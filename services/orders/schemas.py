@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from services.common.contracts.orders import ORDER_STATUSES
 from services.common.schemas import Id, LocationSchema, PageArgs, Strict, Text, page_of
+from services.orders.domain import ORDER_STATUSES
 
 
 class OrderItemSchema(Strict):

@@ -2,6 +2,7 @@
 
 from marshmallow import fields, validate
 
+from services.catalog.pricing import SALE_MODES
 from services.common.contracts.base import Contract
 from services.common.events import contract
 
@@ -10,7 +11,7 @@ class PricedLine(Contract):
     product_id = fields.String(required=True)
     name = fields.String(required=True)
     quantity = fields.Integer(required=True, strict=True)
-    sale_mode = fields.String(required=True, validate=validate.OneOf(["by_piece", "by_weight"]))
+    sale_mode = fields.String(required=True, validate=validate.OneOf(SALE_MODES))
     unit = fields.String(required=True)
     unit_price_fen = fields.Integer(required=True, strict=True)
     price_per = fields.String(required=True, allow_none=True)

@@ -43,6 +43,59 @@ class RepairEvent(Contract):
     comment = fields.String(required=True, allow_none=True)
 
 
-for _event_type in REPAIR_EVENT_TYPES:
-    _name = "".join(part.title() for part in _event_type.split("_"))
-    contract(_event_type)(type(_name, (RepairEvent,), {}))
+# One class per event type, spelled out so that grepping an event's name finds its contract.
+
+
+@contract("repair_requested")
+class RepairRequested(RepairEvent):
+    pass
+
+
+@contract("repair_assigned")
+class RepairAssigned(RepairEvent):
+    pass
+
+
+@contract("repair_accepted")
+class RepairAccepted(RepairEvent):
+    pass
+
+
+@contract("repair_declined")
+class RepairDeclined(RepairEvent):
+    pass
+
+
+@contract("technician_arrived")
+class TechnicianArrived(RepairEvent):
+    pass
+
+
+@contract("repair_completed")
+class RepairCompleted(RepairEvent):
+    pass
+
+
+@contract("repair_cancelled")
+class RepairCancelled(RepairEvent):
+    pass
+
+
+@contract("repair_rated")
+class RepairRated(RepairEvent):
+    pass
+
+
+@contract("repair_reopened")
+class RepairReopened(RepairEvent):
+    pass
+
+
+@contract("sla_at_risk")
+class SlaAtRisk(RepairEvent):
+    pass
+
+
+@contract("sla_breached")
+class SlaBreached(RepairEvent):
+    pass

@@ -4,11 +4,7 @@ from marshmallow import fields, validate
 
 from services.common.contracts.base import Contract, LocationSchema
 from services.common.events import contract
-
-ORDER_STATUSES = (
-    "pending", "confirmed", "rejected", "accepted", "declined",
-    "out_for_delivery", "delivered", "cancelled",
-)
+from services.orders.domain import ORDER_STATUSES
 
 
 class OrderItemRef(Contract):
@@ -46,8 +42,39 @@ class OrderStatusChanged(Contract):
     by = fields.String(required=True, allow_none=True)
 
 
-for _event_type in (
-    "order_confirmed", "order_rejected", "order_accepted", "order_declined",
-    "order_out_for_delivery", "order_delivered", "order_cancelled",
-):
-    contract(_event_type)(type(_event_type.title().replace("_", ""), (OrderStatusChanged,), {}))
+# One class per event type, spelled out so that grepping an event's name finds its contract.
+
+
+@contract("order_confirmed")
+class OrderConfirmed(OrderStatusChanged):
+    pass
+
+
+@contract("order_rejected")
+class OrderRejected(OrderStatusChanged):
+    pass
+
+
+@contract("order_accepted")
+class OrderAccepted(OrderStatusChanged):
+    pass
+
+
+@contract("order_declined")
+class OrderDeclined(OrderStatusChanged):
+    pass
+
+
+@contract("order_out_for_delivery")
+class OrderOutForDelivery(OrderStatusChanged):
+    pass
+
+
+@contract("order_delivered")
+class OrderDelivered(OrderStatusChanged):
+    pass
+
+
+@contract("order_cancelled")
+class OrderCancelled(OrderStatusChanged):
+    pass

@@ -7,12 +7,9 @@ from flask import g
 from services.gateway.api import ApiBlueprint, IdempotencyHeaderSchema
 from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
-from services.orders import schemas
+from services.orders import domain, schemas
 
 blp = ApiBlueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders")
-
-ACTIONS = ("accept", "decline", "dispatch", "deliver", "cancel")
-
 
 rpc = service("orders")
 
@@ -64,5 +61,6 @@ def _action_view(action: str, role: str):
     return view
 
 
-for _action in ACTIONS:
-    _action_view(_action, "resident" if _action == "cancel" else "merchant")
+# One route per action a person takes, from the orders domain's table (action -> role).
+for _action, _role in domain.PERSON_ACTIONS.items():
+    _action_view(_action, _role)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.common.config import setting
 from services.notify import stream
 
 
@@ -73,8 +74,9 @@ def _gateway(monkeypatch):
     """The real gateway app with a fake notify service behind its RPC client."""
     from services.common.auth import TokenSettings, issue_token
     from services.gateway.app import create_app
-    from services.gateway.routes import notifications
     from services.gateway.settings import GatewaySettings
+
+    monkeypatch.setenv("NOTIFY_SSE_LIFETIME_SECONDS", "0")  # read when the app is made
 
     tokens = TokenSettings(secret="x" * 40, public_key=None, algorithm="HS256",
                            issuer="lifecircle", dev_tokens=False, ttl_seconds=600)
@@ -88,17 +90,16 @@ def _gateway(monkeypatch):
             return {"cursor": 7, "items": []}
 
     app.config["RPC"] = FakeRpc()
-    monkeypatch.setattr(notifications, "SSE_LIFETIME_SECONDS", 0.0)
     headers = {"Authorization": f"Bearer {issue_token(tokens, 'resident-li', 'resident')}",
                "Accept": "text/event-stream"}
-    return app, headers, notifications
+    return app, headers
 
 
 def test_a_worker_serves_a_bounded_number_of_streams_and_refuses_more_with_503(monkeypatch):
-    app, headers, notifications = _gateway(monkeypatch)
+    app, headers = _gateway(monkeypatch)
     client = app.test_client()
     open_streams = [client.get("/api/v1/notifications/stream", headers=headers, buffered=False)
-                    for _ in range(notifications.SSE_MAX_STREAMS)]
+                    for _ in range(setting(None, "NOTIFY_SSE_MAX_STREAMS"))]
     assert all(r.status_code == 200 for r in open_streams)
     refused = client.get("/api/v1/notifications/stream", headers=headers)
     assert refused.status_code == 503 and refused.json["error"]["code"] == "too_many_streams"

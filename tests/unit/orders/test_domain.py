@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.common.errors import Conflict, Forbidden
-from services.orders import domain
+from services.common.errors import BadRequest, Conflict, Forbidden
+from services.orders import domain, records
 
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
 BODY = {"merchant_id": "mer_1", "items": [{"product_id": "prd_1", "quantity": 1}],
@@ -17,7 +17,7 @@ SHOP = {"sub": "canteen", "role": "merchant"}
 
 
 def order(status="confirmed"):
-    doc = domain.new_order("li", "key-1", BODY, NOW)
+    doc = records.new_order("li", "key-1", BODY, NOW)
     doc.update(status=status, merchant_owner_id="canteen")
     return doc
 
@@ -66,7 +66,7 @@ def test_only_the_people_involved_and_admins_can_see_an_order():
 
 
 def test_a_retry_with_the_same_body_is_accepted_and_a_different_body_is_not():
-    doc = domain.new_order("li", "key-1", BODY, NOW)
+    doc = records.new_order("li", "key-1", BODY, NOW)
     domain.check_replay(doc, dict(BODY))
     with pytest.raises(Conflict) as refused:
         domain.check_replay(doc, {**BODY, "note": "more rice"})
@@ -74,8 +74,28 @@ def test_a_retry_with_the_same_body_is_accepted_and_a_different_body_is_not():
 
 
 def test_a_status_change_produces_its_event_with_who_and_why():
-    fields, event = domain.status_change(order(), "declined", NOW, "canteen", "sold out")
+    fields, event = records.status_change(order(), "declined", NOW, "canteen", "sold out")
     assert fields["status"] == "declined"
     assert event["type"] == "order_declined"
     assert event["data"]["previous_status"] == "confirmed"
     assert (event["data"]["by"], event["data"]["reason"]) == ("canteen", "sold out")
+
+
+@pytest.mark.parametrize("action", ["confirm", "reject", "expire"])
+def test_the_saga_and_timer_moves_are_not_actions_a_person_can_ask_for(action):
+    with pytest.raises(BadRequest):
+        domain.check_person_action(action)
+    with pytest.raises(Forbidden):
+        domain.check_action(order("pending" if action != "expire" else "confirmed"), action,
+                            RESIDENT)
+
+
+def test_a_pending_order_is_confirmed_or_rejected_and_nothing_else_waits_on_the_catalog():
+    assert domain.TRANSITIONS["confirm"].to_status == "confirmed"
+    assert domain.TRANSITIONS["reject"].to_status == "rejected"
+    pending_moves = {a for a, move in domain.TRANSITIONS.items()
+                     if "pending" in move.allowed_from}
+    assert pending_moves == {"confirm", "reject", "cancel"}
+    assert domain.PERSON_ACTIONS == {"accept": "merchant", "decline": "merchant",
+                                     "dispatch": "merchant", "deliver": "merchant",
+                                     "cancel": "resident"}

@@ -181,15 +181,20 @@ def _delivery(notify, status):
         return service.list_deliveries(actor=ADMIN, status=status, channel="webhook")["items"]
 
 
+def _order_for_a_shop_with_webhook(notify, receiver):
+    """A shop registers the receiver as its webhook, then an order to it is confirmed."""
+    merchant = {"sub": unique("merchant"), "role": "merchant"}
+    with rpc(notify) as service:
+        hook = service.create_webhook(actor=merchant, webhook={"url": receiver.url})
+    receiver.secret = hook["secret"]
+    publish(notify, "orders", order_event("order_confirmed", unique("resident"),
+                                          merchant["sub"]))
+
+
 def test_a_webhook_that_fails_twice_is_retried_with_backoff_until_it_succeeds(notify):
     receiver = FlakyReceiver(failures=2)
-    merchant = {"sub": unique("merchant"), "role": "merchant"}
     try:
-        with rpc(notify) as service:
-            hook = service.create_webhook(actor=merchant, webhook={"url": receiver.url})
-        receiver.secret = hook["secret"]
-        publish(notify, "orders", order_event("order_confirmed", unique("resident"),
-                                              merchant["sub"]))
+        _order_for_a_shop_with_webhook(notify, receiver)
         clock = clock_of(notify)
         waits = []
         for attempt in (1, 2, 3):
@@ -214,13 +219,8 @@ def test_a_webhook_that_fails_twice_is_retried_with_backoff_until_it_succeeds(no
 
 def test_a_webhook_that_never_answers_is_marked_failed_for_admins(notify):
     receiver = FlakyReceiver(failures=99)
-    merchant = {"sub": unique("merchant"), "role": "merchant"}
     try:
-        with rpc(notify) as service:
-            hook = service.create_webhook(actor=merchant, webhook={"url": receiver.url})
-        receiver.secret = hook["secret"]
-        publish(notify, "orders", order_event("order_confirmed", unique("resident"),
-                                              merchant["sub"]))
+        _order_for_a_shop_with_webhook(notify, receiver)
         clock = clock_of(notify)
         for attempt in (1, 2, 3):
             clock.offset += timedelta(hours=1)
@@ -346,3 +346,14 @@ def test_notifications_stored_by_the_first_version_stay_readable(container_facto
     page = inbox(container, {"sub": "resident-old", "role": "resident"})
     assert [(n["title"], n["read"]) for n in page["items"]] == [("订单已送达", False)]
     assert page["unread_count"] == 1
+
+
+def test_the_timer_interval_is_a_setting_of_the_service_config(container_factory,
+                                                              service_config):
+    # An operator sets NOTIFY_TIMER_SECONDS like any other setting (deploy/nameko.yaml);
+    # nameko's own timer would have fixed it when the class was defined.
+    config = {**service_config, "NOTIFY_TIMER_SECONDS": 0.25}
+    container = container_factory(NotifyService, config)
+    container.start()
+    timer = next(e for e in container.entrypoints if e.method_name == "work_due")
+    assert timer.interval == 0.25

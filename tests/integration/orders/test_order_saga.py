@@ -152,14 +152,14 @@ def test_an_event_left_in_the_outbox_by_a_crash_is_published_by_the_relay(
     from datetime import timedelta
 
     from services.common.events import utcnow
-    from services.orders import domain
+    from services.orders import records
 
     catalog, orders = start_both(container_factory, service_config)
     shop, meal = make_shop(service_config, stock=2)
     store = next(d for d in orders.dependencies if d.attr_name == "store").store
     # The state of a process that died between its write and its publish.
-    doc = domain.new_order("resident-a", "key-crash", order_body(shop, meal, 1), utcnow())
-    event = domain.placed_event(doc)
+    doc = records.new_order("resident-a", "key-crash", order_body(shop, meal, 1), utcnow())
+    event = records.placed_event(doc)
     event["occurred_at"] = (utcnow() - timedelta(minutes=1)).isoformat()
     store.insert_new(doc, [event])
     with entrypoint_waiter(orders, "on_stock_reserved", timeout=20):

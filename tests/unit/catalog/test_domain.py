@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.catalog import domain
+from services.catalog import domain, records
 from services.common.geo import TravelModel
 
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
-SHOP = domain.new_merchant("owner", {
+SHOP = records.new_merchant("owner", {
     "name": "王阿姨蔬菜摊", "business_type": "wet_market", "address": "菜场A区",
     "location": {"lat": 30.5789, "lng": 114.2694},
     "delivery": {"max_walk_minutes": 10, "fee_fen": 200, "min_order_fen": 1000}}, NOW)
-GREENS = domain.new_product(SHOP, {"name": "上海青", "sale_mode": "by_weight",
+GREENS = records.new_product(SHOP, {"name": "上海青", "sale_mode": "by_weight",
                                    "price_per": "500g", "price_fen": 300, "stock": 5000}, NOW)
 
 

@@ -1,0 +1,85 @@
+"""Channel deliveries (SMS, e-mail, webhook): claimed with a lease, attempted, rescheduled
+with back-off or marked failed; the timer finds due ones by the indexed status."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from services.notify.schedule import NextDue, earliest
+
+
+class Deliveries:
+    def __init__(self, collection: Any):
+        self.collection = collection
+        self._next_due = NextDue()
+
+    def ensure_indexes(self) -> None:
+        self.collection.create_index("status")
+        self.collection.create_index("recipient_id")
+
+    def add(self, doc: dict[str, Any]) -> bool:
+        try:
+            self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        self._next_due.note(doc["next_attempt_at"])
+        return True
+
+    def due(self, now: datetime, limit: int) -> list[dict]:
+        if self._next_due.nothing_due(now):
+            return []
+        version = self._next_due.version
+        due, later = [], None
+        for doc in self.collection.find({"status": "pending"}, {"next_attempt_at": 1}):
+            if doc["next_attempt_at"] <= now and len(due) < limit:
+                due.append(doc)
+            else:
+                later = earliest(later, doc["next_attempt_at"])
+        # What is returned is either sent or rescheduled (record_attempt notes the new time).
+        self._next_due.settle(version, later, complete=len(due) < limit)
+        return due
+
+    def claim(self, delivery_id: str, now: datetime, lease: timedelta) -> dict | None:
+        """Take a due delivery for sending; None if another worker took it first."""
+        return self.collection.find_one_and_update(
+            {"_id": delivery_id, "status": "pending", "next_attempt_at": {"$lte": now}},
+            {"$set": {"status": "sending", "lease_until": now + lease}},
+            return_document=ReturnDocument.AFTER)
+
+    def recover_stale(self, now: datetime) -> int:
+        """A sender that died mid-send left its delivery claimed: make it due again."""
+        recovered = 0
+        for doc in self.collection.find({"status": "sending"}, {"lease_until": 1}):
+            if doc["lease_until"] and doc["lease_until"] <= now:
+                recovered += self.collection.update_one(
+                    {"_id": doc["_id"], "status": "sending"},
+                    {"$set": {"status": "pending", "next_attempt_at": now}}).modified_count
+        if recovered:
+            self._next_due.note(now)
+        return recovered
+
+    def record_attempt(self, delivery_id: str, update: dict[str, Any]) -> dict | None:
+        self._next_due.note(update["$set"].get("next_attempt_at"))
+        return self.collection.find_one_and_update(
+            {"_id": delivery_id, "status": "sending"}, update,
+            return_document=ReturnDocument.AFTER)
+
+    def page(self, query: dict[str, Any], skip: int, limit: int) -> tuple[list[dict], int]:
+        total = self.collection.count_documents(query)
+        docs = list(self.collection.find(query).sort("updated_at", -1).skip(skip).limit(limit))
+        return docs, total
+
+    def get(self, delivery_id: str) -> dict | None:
+        return self.collection.find_one({"_id": delivery_id})
+
+    def retry_failed(self, delivery_id: str, now: datetime) -> dict | None:
+        self._next_due.note(now)
+        return self.collection.find_one_and_update(
+            {"_id": delivery_id, "status": "failed"},
+            {"$set": {"status": "pending", "next_attempt_at": now, "attempt_count": 0,
+                      "updated_at": now}},
+            return_document=ReturnDocument.AFTER)

@@ -1,0 +1,33 @@
+"""Webhook endpoints a shop, dispatcher or property-management system registers, over the
+store. The signing secret is shown once, in the answer to the registration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.common.refusals import InvalidInput, NotFound
+from services.notify import records
+from services.notify.channels import check_webhook_url
+from services.notify.store import NotifyStore
+
+
+def register(store: NotifyStore, who: dict[str, str], data: dict[str, Any],
+             insecure_hosts: set[str], now: datetime) -> dict[str, Any]:
+    try:
+        check_webhook_url(data["url"], insecure_hosts)
+    except ValueError as exc:
+        raise InvalidInput("the request has invalid fields", {"url": [str(exc)]}) from None
+    doc = records.new_webhook(who["sub"], data, now)
+    store.webhooks.add(doc)
+    return {**records.public_webhook(doc), "secret": doc["secret"]}
+
+
+def of_owner(store: NotifyStore, who: dict[str, str]) -> dict[str, Any]:
+    return {"items": [records.public_webhook(d) for d in store.webhooks.of_owner(who["sub"])]}
+
+
+def delete(store: NotifyStore, who: dict[str, str], webhook_id: str) -> dict[str, str]:
+    if not store.webhooks.delete(who["sub"], webhook_id):
+        raise NotFound("no such webhook")
+    return {"deleted": webhook_id}

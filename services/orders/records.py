@@ -1,0 +1,93 @@
+"""Order documents, their public view, and the events the orders service publishes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.common import idempotency
+from services.common.events import make_event, new_id
+from services.common.times import iso
+from services.orders.domain import EVENT_FOR_STATUS
+
+SOURCE = "orders"
+
+
+def new_order(resident_id: str, idempotency_key: str, order: dict[str, Any],
+              now: datetime) -> dict[str, Any]:
+    return {
+        "_id": new_id("ord"),
+        "resident_id": resident_id,
+        "merchant_id": order["merchant_id"],
+        "merchant_owner_id": None,
+        "merchant_name": None,
+        "items": order["items"],
+        "lines": [],
+        "items_total_fen": None,
+        "delivery_fee_fen": None,
+        "total_fen": None,
+        "delivery": order["delivery"],
+        "note": order.get("note"),
+        "status": "pending",
+        "reason": None,
+        "accept_by": None,
+        "history": [history_entry("pending", now, resident_id, None)],
+        "idempotency_key": idempotency.scoped_key(resident_id, idempotency_key),
+        "fingerprint": idempotency.fingerprint(order),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def history_entry(status: str, now: datetime, by: str | None, reason: str | None) -> dict:
+    return {"status": status, "at": now, "by": by, "reason": reason}
+
+
+def placed_event(order: dict[str, Any]) -> dict[str, Any]:
+    return make_event(
+        "order_placed",
+        {"order_id": order["_id"], "resident_id": order["resident_id"],
+         "merchant_id": order["merchant_id"], "items": order["items"],
+         "delivery": order["delivery"]},
+        source=SOURCE, correlation_id=order["_id"],
+    )
+
+
+def status_change(order: dict[str, Any], to_status: str, now: datetime, by: str | None,
+                  reason: str | None = None, extra: dict[str, Any] | None = None,
+                  causation_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The $set fields and the event for moving ``order`` to ``to_status``."""
+    fields = {"status": to_status, "updated_at": now, "reason": reason, **(extra or {})}
+    merged = {**order, **fields}
+    event = make_event(
+        EVENT_FOR_STATUS[to_status],
+        {"order_id": order["_id"], "resident_id": order["resident_id"],
+         "merchant_id": order["merchant_id"], "merchant_owner_id": merged["merchant_owner_id"],
+         "merchant_name": merged["merchant_name"], "status": to_status,
+         "previous_status": order["status"], "items": order["items"],
+         "total_fen": merged["total_fen"], "reason": reason, "by": by},
+        source=SOURCE, correlation_id=order["_id"], causation_id=causation_id,
+    )
+    return fields, event
+
+
+def public_order(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["_id"],
+        "status": doc["status"],
+        "resident_id": doc["resident_id"],
+        "merchant_id": doc["merchant_id"],
+        "merchant_name": doc["merchant_name"],
+        "items": doc["items"],
+        "lines": doc["lines"],
+        "items_total_fen": doc["items_total_fen"],
+        "delivery_fee_fen": doc["delivery_fee_fen"],
+        "total_fen": doc["total_fen"],
+        "delivery": doc["delivery"],
+        "note": doc["note"],
+        "reason": doc["reason"],
+        "accept_by": iso(doc["accept_by"]),
+        "history": [{**h, "at": iso(h["at"])} for h in doc["history"]],
+        "created_at": iso(doc["created_at"]),
+        "updated_at": iso(doc["updated_at"]),
+    }
