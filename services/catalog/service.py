@@ -39,19 +39,14 @@ class CatalogService(ServiceBase):
 
     @rpc
     def get_merchant(self, merchant_id: str) -> dict:
-<<<<<<< HEAD
-        return domain.public_merchant(self._merchant(merchant_id))
+        return records.public_merchant(shops.merchant(self.store, merchant_id))
 
     @rpc
     def my_merchants(self, actor: dict) -> dict:
         """The shops this merchant owns (by the owner index), oldest first."""
         who = actor_of(actor)
-        return {"items": [domain.public_merchant(d) for d in self.store.merchants_of(who["sub"])]}
-
-    # products
-=======
-        return records.public_merchant(shops.merchant(self.store, merchant_id))
->>>>>>> main
+        return {"items": [records.public_merchant(d)
+                          for d in self.store.merchants_of(who["sub"])]}
 
     @rpc
     def create_product(self, actor: dict, merchant_id: str, product: dict) -> dict:

@@ -35,12 +35,10 @@ DEFAULTS: dict[str, Any] = {
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,
-<<<<<<< HEAD
     # Web app (see docs/web.md)
     "MAP_TILE_URL": "",  # e.g. https://tiles.example/{z}/{x}/{y}.png; empty: no tile layer
     "WEB_SECRET_KEY": "",  # signs CSRF tokens; empty: derived from LIFECIRCLE_JWT_SECRET
     "WEB_POLL_SECONDS": 5,  # live parts refresh at least this often (the stream is faster)
-=======
     # Gateway process (services/gateway/gunicorn_conf.py)
     "GATEWAY_BIND": "127.0.0.1:8000",
     "GATEWAY_WORKERS": 2,
@@ -87,7 +85,6 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_SSE_LIFETIME_SECONDS": 55.0,
     "NOTIFY_SSE_POLL_SECONDS": 1.0,
     "NOTIFY_SSE_HEARTBEAT_SECONDS": 15.0,
->>>>>>> main
 }
 
 # Environment variable names that differ from the setting name.
