@@ -76,3 +76,19 @@ def test_the_dispatcher_who_loses_the_technician_to_another_job_is_told_to_choos
 
     cancel(web_system, "resident-li", one)
     cancel(web_system, "resident-zhang", other)
+
+
+def test_the_roster_shows_technicians_by_status_and_skill(people, web_system):
+    desk = people("dispatcher-jianghan", DESKTOP)
+    desk.page.goto("/d/roster")
+    desk.page.get_by_label("工种").select_option("haircut_home")
+    desk.page.get_by_role("button", name="显示").click()
+    rows = desk.page.locator("#roster tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("刘师傅")
+    expect(rows.first).to_have_attribute("data-status", "available")
+    desk.check()
+    desk.page.get_by_label("状态").select_option("offline")
+    desk.page.get_by_role("button", name="显示").click()
+    expect(desk.page.locator("#roster")).to_contain_text("没有符合条件的师傅")
+    desk.check()

@@ -93,6 +93,14 @@ def test_a_leaking_tap_is_reported_assigned_fixed_with_her_code_and_rated(people
     expect(desk.page.locator("#job-status")).to_have_attribute("data-status", "rated")
     desk.check()
 
+    # today's figures count her job: it arrived (within 15 minutes: he came at once)
+    desk.page.get_by_role("link", name="今日数据").click()
+    plumbing = desk.page.locator('#stats tr[data-skill="plumbing"]')
+    expect(plumbing).to_contain_text("水管疏通")
+    assert int(plumbing.locator("td").nth(2).inner_text()) >= 1  # arrived
+    expect(desk.page.locator("svg.bars rect")).not_to_have_count(0)
+    desk.check()
+
 
 def test_a_wrong_code_is_shown_next_to_the_code_field(people, web_system):
     repair_id = open_repair(web_system, "resident-zhang", "插座没电了", "electrical")
