@@ -5,7 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-unit test-faults lint bench seed-city bench-near broker clean
+.PHONY: run test test-browser test-unit test-faults lint bench seed-city bench-near broker clean \
+        browser-deps screenshots bench-web
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,10 +20,29 @@ broker: $(STAMP)
 run: $(STAMP) broker
 	$(BIN)/python -m services.launcher --demo
 
-# The browser journeys run in a pytest of their own: Playwright must not run under eventlet.
-test: $(STAMP) broker
+# The browser journeys run in a pytest process of their own (Playwright cannot run under the
+# eventlet patching the other tests need); see docs/web.md.
+test: $(STAMP) broker browser-deps
 	$(BIN)/python -m pytest -q --ignore=tests/faults --ignore=tests/browser
-	LIFECIRCLE_TEST_GREEN=0 $(BIN)/python -m pytest -q --suppress-nameko-eventlet-notification tests/browser
+	LIFECIRCLE_TEST_EVENTLET=0 $(BIN)/python -m pytest -q tests/browser
+
+test-browser: $(STAMP) broker browser-deps
+	LIFECIRCLE_TEST_EVENTLET=0 $(BIN)/python -m pytest -q tests/browser
+
+# Debian's Chromium and a Chinese font for the browser tests and screenshots (root, as on CI);
+# never a browser downloaded by Playwright.
+browser-deps:
+	@test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi wqy || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-wqy-microhei; }
+
+# PNGs of every main page (phone size for residents, desktop for shopkeepers) in docs/screens/.
+screenshots: $(STAMP) broker browser-deps
+	$(BIN)/python -m bench.web_screens --out docs/screens
+
+# Server time per page (p50/p99) under the demo data, and the bytes of JS and CSS per page.
+bench-web: $(STAMP) broker
+	$(BIN)/python -m bench.web_pages
 
 test-faults: $(STAMP) broker
 	$(BIN)/python -m pytest -q tests/faults

@@ -11,12 +11,12 @@ import os  # noqa: E402
 
 import eventlet  # noqa: E402
 
-# nameko's containers run under eventlet, as in production. The browser journeys drive a
-# real system in other processes and must not be patched: Playwright's sync API deadlocks
-# under eventlet (a route handler never returns), so `make test` runs them in a pytest of
-# their own with LIFECIRCLE_TEST_GREEN=0.
-if os.environ.get("LIFECIRCLE_TEST_GREEN", "1") != "0":
+# nameko's containers run under eventlet, as in production. The browser journeys
+# (tests/browser) run in a pytest process of their own without it (LIFECIRCLE_TEST_EVENTLET=0,
+# `make test-browser`): Playwright's sync API stalls under eventlet's patched modules.
+if os.environ.get("LIFECIRCLE_TEST_EVENTLET", "1") != "0":
     eventlet.monkey_patch()
+
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402

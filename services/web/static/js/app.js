@@ -11,8 +11,9 @@
   });
 
   function liveStream() {
+    // Only pages with live parts (data-live) hold a stream: each one holds a server thread.
     var url = document.body.getAttribute("data-stream");
-    if (!url || !window.EventSource) { return; }
+    if (!url || !window.EventSource || !document.querySelector("[data-live]")) { return; }
     var source = new EventSource(url);
     source.addEventListener("notification", function () {
       document.body.dispatchEvent(new CustomEvent("lc:live", { bubbles: true }));
