@@ -38,7 +38,7 @@ browser-deps:
 
 # PNGs of every main page (phone size for residents, desktop for shopkeepers) in docs/screens/.
 screenshots: $(STAMP) broker browser-deps
-	$(BIN)/python -m bench.web_screens --out docs/screens
+	$(BIN)/python -m tests.browser.screens --out docs/screens
 
 # Server time per page (p50/p99) under the demo data, and the bytes of JS and CSS per page.
 bench-web: $(STAMP) broker

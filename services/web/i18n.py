@@ -9,8 +9,8 @@ by the catalogs' hash, so nothing generated is committed and a read-only install
 from __future__ import annotations
 
 import hashlib
-import re
 import os
+import re
 import tempfile
 from datetime import datetime
 from pathlib import Path

@@ -71,7 +71,7 @@ def act(order_id: str, action: str):
          reason=reason.get("reason"))
     if request.headers.get("HX-Request"):
         return render_template("shop/incoming.html", **_board(my_shop()))
-    return redirect(url_for("web.shop.home"))
+    return redirect(url_for("web.shop.home", m=request.args.get("m")))
 
 
 # --- the shop's profile ----------------------------------------------------------------------
