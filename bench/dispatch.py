@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.dispatch [--samples 500] [--burst 100] [--skip-system]
 
-1. Ranking, inside the service (service.rank_nearby on a real embedded store holding 1k and
+1. Ranking, inside the service (assignment.rank_nearby on a real embedded store holding 1k and
    10k technicians spread uniformly over a 25 km x 25 km city): p50/p99 per ranking call for
    random repair points and skills, once with the per-neighbourhood search-cell cache cold
    (first pass) and once warm (same points again; a running service keeps it warm).
@@ -37,13 +37,14 @@ from services.common.config import setting
 from services.common.events import new_id
 from services.common.store import open_database
 from services.dispatch import domain
+from services.dispatch.assignment import rank_nearby, search_cells
 from services.dispatch.schemas import SKILL_CODES
-from services.dispatch.service import _search_cells, rank_nearby
 from services.dispatch.store import DispatchStore, cells_of
 
 CENTRE = (30.5800, 114.2700)  # Wuhan, Jianghan district
 CITY_KM = 25.0
 MAX_ETA = 30.0
+TZ = setting(None, "CITY_TZ")
 SHIFT_PLANS = [None, {d: [["07:00", "23:00"]] for d in ("mon", "tue", "wed", "thu", "fri",
                                                           "sat", "sun")},
                {d: [["20:00", "08:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat",
@@ -92,19 +93,21 @@ def bench_ranking(n_techs: int, samples: int, tmp: Path) -> list[dict]:
                     "location": random_point(rng, CITY_KM * 0.8)} for _ in range(samples)]
         ranked_sizes = []
 
+        def near(repair):
+            return rank_nearby(store, repair, now, max_eta_minutes=MAX_ETA, tz=TZ)
+
         def indexed(repair):
-            ranked_sizes.append(len(rank_nearby(store, repair, now, MAX_ETA)[0]))
+            ranked_sizes.append(len(near(repair)[0]))
 
         everyone = list(store.technicians.find({}))
         rows = [summary(f"{n_techs} techs: full scan (baseline)",
-                        timed(lambda r: domain.rank_with_exclusions(r, everyone, now),
+                        timed(lambda r: domain.rank_with_exclusions(r, everyone, now, tz=TZ),
                               repairs[:50]), 1)]
         store.cache_enabled = False
         rows.append(summary(f"{n_techs} techs: H3 cells, database query",
-                            timed(lambda r: rank_nearby(store, r, now, MAX_ETA),
-                                  repairs[:30]), 1))
+                            timed(near, repairs[:30]), 1))
         store.cache_enabled = True
-        _search_cells.cache_clear()
+        search_cells.cache_clear()
         elapsed = time.perf_counter()
         latencies = timed(indexed, repairs)
         rows.append(summary(f"{n_techs} techs: in-memory, first pass (cold)", latencies,

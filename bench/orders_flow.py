@@ -46,7 +46,8 @@ def hammer(name: str, n: int, clients: int, make_request) -> dict:
         for _ in range(per_client):
             started = time.perf_counter()
             response = make_request(session)
-            assert response.status_code < 300, response.text
+            # 503 overloaded: the gateway shed an order the saga could not answer in time
+            assert response.status_code < 300 or response.status_code == 503, response.text
             mine.append(time.perf_counter() - started)
         with lock:
             latencies.extend(mine)
@@ -103,11 +104,13 @@ def run(base: str, args: argparse.Namespace) -> None:
     def place(s):
         r = s.post(f"{base}/api/v1/orders", json=body, timeout=10,
                    headers={**auth, "Idempotency-Key": str(uuid.uuid4())})
-        placed.append(r.json()["id"])
+        if r.status_code == 202:
+            placed.append(r.json()["id"])
         return r
 
     started = time.perf_counter()
     rows.append(hammer("POST /api/v1/orders (202 accepted)", n, c, place))
+    rows[-1]["name"] = f"POST /api/v1/orders ({len(placed)} 202, {n - len(placed)} 503)"
     # The saga runs behind the 202: wait until every order is confirmed (the backlog drains).
     session = requests.Session()
     pending = list(placed)
@@ -124,8 +127,11 @@ def run(base: str, args: argparse.Namespace) -> None:
     started_all = time.perf_counter()
     for _ in range(args.confirm_samples):
         started = time.perf_counter()
-        order = session.post(f"{base}/api/v1/orders", json=body, timeout=10,
-                             headers={**auth, "Idempotency-Key": str(uuid.uuid4())}).json()
+        key = str(uuid.uuid4())
+        while (r := session.post(f"{base}/api/v1/orders", json=body, timeout=10, headers={
+                **auth, "Idempotency-Key": key})).status_code == 503:
+            time.sleep(0.05)  # the burst's backlog is still draining
+        order = r.json()
         while session.get(f"{base}/api/v1/orders/{order['id']}", headers=auth,
                           timeout=10).json()["status"] != "confirmed":
             time.sleep(0.005)

@@ -1,17 +1,25 @@
 """Runs the whole system on this machine: the four services and the gateway, each its own
 process. ``make run`` uses it (``python -m services.launcher --demo``), and so do the
 end-to-end and fault tests, so what they test is what a developer runs.
+
+Every child dies with the launcher: on Linux the kernel sends it SIGTERM when the launcher
+goes, however it goes (``kill -9`` included), so a second start never shares its queues with
+ghosts of the first.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import logging
+import logging.handlers
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +31,18 @@ from services.common.config import setting
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("catalog", "orders", "dispatch", "notify")
 BIN = Path(sys.executable).parent
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Run in the child between fork and exec: ask the kernel for SIGTERM when the parent
+    dies (kept across exec). If it already died in between, go now."""
+    if _LIBC is None:
+        return
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def dev_secret(data_dir: Path) -> str:
@@ -43,6 +63,8 @@ class System:
         self.base_url = f"http://{bind}"
         self.log_dir = self.data_dir / "logs"
         self.procs: dict[str, subprocess.Popen] = {}
+        # Each service's /metrics port (services/common/metrics.py); none unless given.
+        self.metrics_ports: dict[str, int] = {}
         self.env = {
             **os.environ,
             "LIFECIRCLE_DATA_DIR": str(self.data_dir),
@@ -61,14 +83,27 @@ class System:
                     "services.gateway.wsgi:app"]
         return run_service.command(name)
 
+    def metrics_url(self, name: str) -> str:
+        if name == "gateway":
+            return f"{self.base_url}/metrics"
+        return f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
+
     def start(self, name: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
-        self.procs[name] = subprocess.Popen(
-            self.command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        parent = os.getpid()
+        env = dict(self.env)
+        if name in self.metrics_ports:
+            env["METRICS_PORT"] = str(self.metrics_ports[name])
+        self.procs[name] = proc = subprocess.Popen(
+            self.command(name), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop children in order
+            # Safe after fork even with threads about: it takes no lock and imports nothing.
+            preexec_fn=lambda: die_with_parent(parent),
         )
-        log.close()
+        threading.Thread(target=copy_rotating, name=f"log-{name}", daemon=True, args=(
+            proc.stdout, self.log_dir / f"{name}.log", int(setting(self.env, "LOG_MAX_BYTES")),
+            int(setting(self.env, "LOG_BACKUPS")))).start()
 
     def start_all(self) -> None:
         for name in SERVICES:
@@ -126,6 +161,20 @@ class System:
                 proc.wait(timeout=10)
 
 
+def copy_rotating(stream, path: Path, max_bytes: int, backups: int) -> None:
+    """A process's output into ``path``, rotated by size (``path.1`` ... ``path.<backups>``)."""
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes,
+                                                   backupCount=backups, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        for line in iter(stream.readline, b""):
+            handler.emit(logging.makeLogRecord(
+                {"msg": line.decode("utf-8", "replace").rstrip("\n")}))
+    finally:
+        handler.close()
+        stream.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -143,6 +192,7 @@ def start_private(amqp_uri: str, data_dir: Path, extra_env: dict | None = None) 
         **(extra_env or {}),
     }
     system = System(data_dir, f"127.0.0.1:{free_port()}", env)
+    system.metrics_ports = {name: free_port() for name in SERVICES}
     system.start_all()
     try:
         system.wait_ready(90)
@@ -152,6 +202,13 @@ def start_private(amqp_uri: str, data_dir: Path, extra_env: dict | None = None) 
     return system
 
 
+DEV_TOKEN_WARNING = """
+WARNING: dev tokens are ON: anyone who can reach {url} can mint a token for any
+         user and role, admin included (POST /api/v1/auth/dev-token). For a demo on this
+         machine only; run without --demo (and without LIFECIRCLE_DEV_TOKENS=1) otherwise.
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run Lifecircle on this machine.")
     parser.add_argument("--demo", action="store_true", help="load the demo circle")
@@ -159,8 +216,15 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(setting(None, "DATA_DIR")).absolute()
-    env = {"LIFECIRCLE_DEV_TOKENS": os.environ.get("LIFECIRCLE_DEV_TOKENS", "1")}
+    # Dev tokens let anyone mint any role: on for the demo, otherwise only if the environment
+    # asks explicitly.
+    dev_tokens = args.demo or setting(None, "LIFECIRCLE_DEV_TOKENS")
+    env = {"LIFECIRCLE_DEV_TOKENS": "1" if dev_tokens else "0",
+           # a developer follows one order through every process: a line per request/event
+           "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info")}
     system = System(data_dir, args.bind, env)
+    if dev_tokens:
+        print(DEV_TOKEN_WARNING.format(url=system.base_url), file=sys.stderr, flush=True)
 
     def shutdown(*_args: object) -> None:
         print("\nstopping ...", flush=True)

@@ -20,8 +20,9 @@ from typing import Any
 import h3
 
 from services.catalog import coverage as gaps
-from services.catalog import domain, hours, search, taxonomy
+from services.catalog import domain, search, taxonomy
 from services.catalog.store import CatalogStore
+from services.common import hours
 from services.common.geo import (
     EARTH_RADIUS_M,
     H3_RESOLUTION,

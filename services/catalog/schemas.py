@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from services.catalog import hours as opening_hours
 from services.catalog import taxonomy
 from services.catalog.pricing import BY_PIECE, PRICE_PER_GRAMS, SALE_MODES
+from services.common import hours as opening_hours
 from services.common.schemas import Id, LocationSchema, Money, Strict, Text, page_of
 
 PRICE_PER = tuple(PRICE_PER_GRAMS)
@@ -144,6 +144,9 @@ class ProductSchema(Strict):
     sale_mode = fields.String(required=True)
     price_fen = fields.Integer(required=True)
     price_per = fields.String(allow_none=True)
+    min_quantity = fields.Integer(required=True, metadata={
+        "description": "the least quantity an order line may ask for: 1 piece, or the grams "
+                       "that cost at least 1 fen at this price (an order below it is rejected)"})
     unit = fields.String(required=True)
     stock = fields.Integer(required=True)
     reserved = fields.Integer(required=True)

@@ -3,6 +3,9 @@ of the order saga. Entrypoints only: the work is in shops.py, near.py and reserv
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import eventlet
 from nameko.rpc import rpc
 
@@ -12,6 +15,7 @@ from services.common.config import setting
 from services.common.errors import InvalidInput, load_or_raise
 from services.common.events import load_event
 from services.common.geo import TravelModel
+from services.common.keyed_locks import KeyedLocksProvider
 from services.common.messaging import event_handler
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
@@ -20,6 +24,8 @@ from services.common.store import StoreProvider
 class CatalogService(ServiceBase):
     name = "catalog"
     store = StoreProvider(CatalogStore, "catalog")
+    # One order's events are handled one at a time (reservations.py relies on it).
+    order_locks = KeyedLocksProvider()
 
     def _walk_model(self) -> TravelModel:
         return TravelModel(setting(self.config, "WALK_SPEED_M_PER_MIN"),
@@ -29,13 +35,18 @@ class CatalogService(ServiceBase):
 
     @rpc
     def create_merchant(self, actor: dict, merchant: dict) -> dict:
-        return shops.create_merchant(self.store, actor_of(actor), merchant, self.clock.now())
+        created = shops.create_merchant(self.store, actor_of(actor), merchant,
+                                        self.clock.now())
+        self.flush(self.store.merchants, created["id"])
+        return created
 
     @rpc
     def update_merchant(self, actor: dict, merchant_id: str, changes: dict) -> dict:
         """The owner edits the shop: hours, delivery settings, services, address, place."""
-        return shops.update_merchant(self.store, actor_of(actor), merchant_id, changes,
-                                     self.clock.now())
+        updated = shops.update_merchant(self.store, actor_of(actor), merchant_id, changes,
+                                        self.clock.now())
+        self.flush(self.store.merchants, merchant_id)
+        return updated
 
     @rpc
     def get_merchant(self, merchant_id: str) -> dict:
@@ -44,19 +55,21 @@ class CatalogService(ServiceBase):
     @rpc
     def my_merchants(self, actor: dict) -> dict:
         """The shops this merchant owns (by the owner index), oldest first."""
-        who = actor_of(actor)
-        return {"items": [records.public_merchant(d)
-                          for d in self.store.merchants_of(who["sub"])]}
+        return {"items": shops.my_merchants(self.store, actor_of(actor))}
 
     @rpc
     def create_product(self, actor: dict, merchant_id: str, product: dict) -> dict:
-        return shops.create_product(self.store, actor_of(actor), merchant_id, product,
-                                    self.clock.now())
+        created = shops.create_product(self.store, actor_of(actor), merchant_id, product,
+                                       self.clock.now())
+        self.flush(self.store.products, created["id"])
+        return created
 
     @rpc
     def update_product(self, actor: dict, product_id: str, changes: dict) -> dict:
-        return shops.update_product(self.store, actor_of(actor), product_id, changes,
-                                    self.clock.now())
+        updated = shops.update_product(self.store, actor_of(actor), product_id, changes,
+                                       self.clock.now())
+        self.flush(self.store.products, product_id)
+        return updated
 
     @rpc
     def get_product(self, product_id: str) -> dict:
@@ -70,7 +83,10 @@ class CatalogService(ServiceBase):
     def delete_product(self, actor: dict, product_id: str) -> dict:
         """Soft delete (owner only): gone from the shop and every search; past orders keep
         their own copies of the lines."""
-        return shops.delete_product(self.store, actor_of(actor), product_id, self.clock.now())
+        deleted = shops.delete_product(self.store, actor_of(actor), product_id,
+                                       self.clock.now())
+        self.flush(self.store.products, product_id)
+        return deleted
 
     @rpc
     def stock_history(self, actor: dict, product_id: str) -> dict:
@@ -111,22 +127,25 @@ class CatalogService(ServiceBase):
     @event_handler("orders", "order_placed")
     def on_order_placed(self, payload: dict) -> None:
         event = load_event(payload, "order_placed")
-        ledger_id = reservations.reserve_for_order(self.store, event, self._walk_model(),
-                                                   self.clock.now())
-        if ledger_id is not None:
-            self.flush(self.store.ledger, ledger_id)
+        with self.order_locks.hold(event["data"]["order_id"]):
+            decided = reservations.reserve_for_order(self.store, event, self._walk_model(),
+                                                     self.clock.now())
+        if decided is not None:
+            self.flush(self.store.ledger, decided["_id"], decided)
 
     @event_handler("orders", "order_cancelled")
     def on_order_cancelled(self, payload: dict) -> None:
-        reservations.release_for_order(self.store, load_event(payload, "order_cancelled"),
-                                       self.clock.now())
+        self._close(load_event(payload, "order_cancelled"), reservations.release_for_order)
 
     @event_handler("orders", "order_declined")
     def on_order_declined(self, payload: dict) -> None:
-        reservations.release_for_order(self.store, load_event(payload, "order_declined"),
-                                       self.clock.now())
+        self._close(load_event(payload, "order_declined"), reservations.release_for_order)
 
     @event_handler("orders", "order_delivered")
     def on_order_delivered(self, payload: dict) -> None:
-        reservations.sell_for_order(self.store, load_event(payload, "order_delivered"),
-                                    self.clock.now())
+        self._close(load_event(payload, "order_delivered"), reservations.sell_for_order)
+
+    def _close(self, event: dict,
+               close: Callable[[CatalogStore, dict, datetime], int]) -> None:
+        with self.order_locks.hold(event["data"]["order_id"]):
+            close(self.store, event, self.clock.now())

@@ -18,7 +18,7 @@ def create_merchant(store: CatalogStore, who: dict[str, str], body: dict[str, An
     domain.check_may_register(who)
     data = load_or_raise(schemas.MerchantCreateSchema(), body)
     doc = records.new_merchant(who["sub"], data, now)
-    store.insert_merchant(doc)
+    store.insert_merchant(doc, [records.merchant_changed_event(doc["_id"], "created")])
     return records.public_merchant(doc)
 
 
@@ -26,7 +26,8 @@ def update_merchant(store: CatalogStore, who: dict[str, str], merchant_id: str,
                     body: dict[str, Any], now: datetime) -> dict[str, Any]:
     merchant = owned_merchant(store, who, merchant_id)
     data = load_or_raise(schemas.MerchantUpdateSchema(), body)
-    updated = store.update_merchant(merchant_id, domain.merchant_changes(merchant, data, now))
+    updated = store.update_merchant(merchant_id, domain.merchant_changes(merchant, data, now),
+                                    [records.merchant_changed_event(merchant_id, "updated")])
     if updated is None:
         raise NotFound("no such merchant")
     return records.public_merchant(updated)
@@ -37,7 +38,7 @@ def create_product(store: CatalogStore, who: dict[str, str], merchant_id: str,
     merchant = owned_merchant(store, who, merchant_id)
     data = load_or_raise(schemas.ProductCreateSchema(), body)
     doc = records.new_product(merchant, data, now)
-    store.insert_product(doc)
+    store.insert_product(doc, [records.product_changed_event(doc, "created")])
     return records.public_product(doc)
 
 
@@ -47,7 +48,8 @@ def update_product(store: CatalogStore, who: dict[str, str], product_id: str,
     owned_merchant(store, who, product["merchant_id"])
     data = load_or_raise(schemas.ProductUpdateSchema(), body)
     audit = domain.stock_change(who["sub"], product, data.get("stock"), now)
-    updated = store.update_product(product_id, domain.product_changes(data, now), audit)
+    updated = store.update_product(product_id, domain.product_changes(data, now), audit,
+                                   [records.product_changed_event(product, "updated")])
     if updated is None:
         raise NotFound("no such product")
     return records.public_product(updated)
@@ -64,7 +66,8 @@ def delete_product(store: CatalogStore, who: dict[str, str], product_id: str,
                    now: datetime) -> dict[str, Any]:
     product = on_sale(store, product_id)
     owned_merchant(store, who, product["merchant_id"])
-    if store.delete_product(product_id, who["sub"], now) is None:
+    if store.delete_product(product_id, who["sub"], now,
+                            [records.product_changed_event(product, "deleted")]) is None:
         raise NotFound("no such product")
     return {"id": product_id, "deleted": True}
 
@@ -97,3 +100,10 @@ def owned_merchant(store: CatalogStore, who: dict[str, str], merchant_id: str) -
     doc = merchant(store, merchant_id)
     domain.check_owner(doc, who)
     return doc
+
+
+def my_merchants(store: CatalogStore, who: dict[str, str]) -> list[dict[str, Any]]:
+    """The shops a merchant owns; anyone else owns none."""
+    if who["role"] != "merchant":
+        return []
+    return [records.public_merchant(doc) for doc in store.merchants_of(who["sub"])]

@@ -3,7 +3,11 @@
 Tokens are JWTs with ``sub``, ``role`` and ``exp``. The gateway verifies them with a shared
 secret (HS256) or, in production behind an identity provider, a public key (RS256/ES256). The
 accepted algorithms are fixed by configuration, never taken from the token, so ``alg: none``
-and algorithm-confusion tokens are refused.
+and algorithm-confusion tokens are refused. When an audience is configured, a token must name
+it in ``aud``.
+
+A subject must look like one (services/common/subjects.py): never a ``:``, so names that
+services build with a prefix (``role:dispatcher`` for a shared inbox) can never be a person's.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from dataclasses import dataclass
 import jwt
 
 from services.common.config import setting
+from services.common.subjects import SUBJECT_PATTERN, valid_subject
+
+__all__ = ["SUBJECT_PATTERN", "AuthError", "Principal", "TokenSettings", "issue_token",
+           "valid_subject", "verify_token"]
 
 ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
 
@@ -40,6 +48,7 @@ class TokenSettings:
     issuer: str
     dev_tokens: bool
     ttl_seconds: int
+    audience: str | None = None
 
     @classmethod
     def from_env(cls) -> TokenSettings:
@@ -56,6 +65,7 @@ class TokenSettings:
             issuer=setting(None, "LIFECIRCLE_JWT_ISSUER"),
             dev_tokens=setting(None, "LIFECIRCLE_DEV_TOKENS"),
             ttl_seconds=setting(None, "LIFECIRCLE_TOKEN_TTL_SECONDS"),
+            audience=setting(None, "LIFECIRCLE_JWT_AUDIENCE") or None,
         )
 
     def check(self) -> None:
@@ -76,6 +86,8 @@ def issue_token(settings: TokenSettings, sub: str, role: str, now: float | None 
     """Sign a token; only for dev tokens and tests (production tokens come from the IdP)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
+    if not valid_subject(sub):
+        raise ValueError(f"not a valid subject: {sub!r}")
     issued = int(now if now is not None else time.time())
     claims = {
         "sub": sub,
@@ -84,18 +96,24 @@ def issue_token(settings: TokenSettings, sub: str, role: str, now: float | None 
         "exp": issued + settings.ttl_seconds,
         "iss": settings.issuer,
     }
+    if settings.audience:
+        claims["aud"] = settings.audience
     return jwt.encode(claims, settings.secret, algorithm=settings.algorithm)
 
 
 def verify_token(settings: TokenSettings, token: str) -> Principal:
     key = settings.public_key if not settings.algorithm.startswith("HS") else settings.secret
+    required = ["exp", "sub", "role", "iss"] + (["aud"] if settings.audience else [])
     try:
+        # Without a configured audience PyJWT refuses any token that carries "aud" — right:
+        # such a token was meant for some other service.
         claims = jwt.decode(
             token,
             key,
             algorithms=[settings.algorithm],
             issuer=settings.issuer,
-            options={"require": ["exp", "sub", "role", "iss"]},
+            audience=settings.audience,
+            options={"require": required},
             leeway=30,
         )
     except jwt.ExpiredSignatureError:
@@ -103,7 +121,7 @@ def verify_token(settings: TokenSettings, token: str) -> Principal:
     except jwt.InvalidTokenError as exc:
         raise AuthError(f"the token is not valid: {exc}") from None
     sub, role = claims.get("sub"), claims.get("role")
-    if not isinstance(sub, str) or not sub or len(sub) > 128:
+    if not valid_subject(sub):
         raise AuthError("the token has no valid subject")
     if role not in ROLES:
         raise AuthError("the token has an unknown role")

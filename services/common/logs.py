@@ -15,17 +15,23 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from nameko.timer import Timer
 
+from services.common.config import setting
+
 _configured = False
 
 # Keyword arguments of RPC methods that name the thing a call is about.
 _CORRELATION_KWARGS = ("order_id", "repair_id", "merchant_id", "product_id", "correlation_id")
 
 
-def configure(service: str) -> None:
-    """JSON lines on stdout, tagged with the service name. Safe to call more than once."""
+def configure(service: str, config: dict | None = None) -> None:
+    """JSON lines on stdout, tagged with the service name, at LOG_LEVEL and above (the
+    production default, warning, keeps per-request and per-event lines out; info shows one
+    line per request, RPC and event). Safe to call more than once."""
     global _configured
     if _configured:
         return
+    level = logging.getLevelNamesMapping().get(str(setting(config, "LOG_LEVEL")).upper(),
+                                               logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -34,7 +40,7 @@ def configure(service: str) -> None:
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=True,
     )
@@ -72,7 +78,7 @@ class WorkerLog(DependencyProvider):
     """Logs every worker's outcome and duration (timers only when they did something)."""
 
     def setup(self) -> None:
-        configure(self.container.service_name)
+        configure(self.container.service_name, self.container.config)
         self.log = get_logger()
         self._started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

@@ -3,18 +3,49 @@
 from __future__ import annotations
 
 import math
+from datetime import date
+from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from services.common.text import unencodable_path
 
 ID_PATTERN = r"^[a-z]{3}_[0-9a-f]{32}$"
 MAX_PAGE_SIZE = 100
+# Dates people mean lie well inside the calendar: at its ends (years 1 and 9999) one day more,
+# or a time zone's offset, overflows Python's datetime.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
 
 
 class Strict(Schema):
-    """Unknown fields are an error, never silently dropped."""
+    """Unknown fields are an error, never silently dropped; text must be valid Unicode (JSON
+    can carry a lone surrogate, "\\ud800", which no store or response can encode)."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def _text_is_unicode(self, data: Any, **_kw: Any) -> Any:
+        where = unencodable_path(data)
+        if where is not None:
+            raise ValidationError({where.split(".")[0]: [
+                "not valid Unicode text (a lone UTF-16 surrogate)"]})
+        return data
+
+
+def within_calendar(value: date) -> None:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+
+
+def Day(**kw) -> fields.Date:  # noqa: N802
+    """A calendar day (YYYY-MM-DD) that date arithmetic cannot overflow."""
+    return fields.Date(validate=within_calendar, **kw)
+
+
+def Instant(**kw) -> fields.AwareDateTime:  # noqa: N802
+    """A moment with its UTC offset that time-zone arithmetic cannot overflow."""
+    return fields.AwareDateTime(validate=within_calendar, **kw)
 
 
 class LocationSchema(Strict):

@@ -2,7 +2,9 @@
 
 No I/O here: callers load technicians/repairs, persist the returned field updates and
 publish the returned events. Datetimes may be aware or naive; naive ones are treated as
-UTC because that is what pymongo returns by default.
+UTC because that is what pymongo returns by default. Local days and shifts are judged in
+the city's zone, which callers pass (the CITY_TZ setting). A refusal is raised as a
+services.common.refusals subclass that carries its HTTP status and error code.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import hmac
 import statistics
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
+from services.common import hours, refusals, scopes
 from services.common.geo import TravelModel, haversine_m
+from services.common.times import as_utc
 
 # --------------------------------------------------------------------------- travel
 
@@ -30,14 +35,7 @@ DEFAULT_TRAVEL_MODE = "walking"  # missing mode -> assume the slower one, never 
 _MODE_LABEL = {"walking": "on foot", "ebike": "by e-bike"}
 
 DEFAULT_SLA_MINUTES = 15
-DEFAULT_TZ = "Asia/Shanghai"
-
-
-def _utc(dt: datetime) -> datetime:
-    """Normalise to aware UTC so naive (pymongo) and aware datetimes compare safely."""
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+MAX_STATS_DAYS = 92
 
 
 # --------------------------------------------------------------------------- skills
@@ -51,47 +49,13 @@ def sla_minutes_from_skills(skills_doc: dict[str, Any]) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- shifts
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-
-def _minutes(hhmm: str, *, allow_24: bool) -> int:
-    hh, sep, mm = hhmm.partition(":")
-    if not sep or not hh.isdigit() or not mm.isdigit() or len(mm) != 2:
-        raise ValueError(f"bad time {hhmm!r}, expected HH:MM")
-    value = int(hh) * 60 + int(mm)
-    if int(mm) > 59 or value > 1440 or (value == 1440 and not allow_24):
-        raise ValueError(f"bad time {hhmm!r}")
-    return value
-
-
-def on_shift(
-    shifts: dict[str, list[list[str]]] | None, at_utc: datetime, tz: str = DEFAULT_TZ
-) -> bool:
-    """True if `at_utc` falls in one of the weekly shift intervals (local time in `tz`).
-
-    Same format as merchant opening hours: {"mon": [["08:00", "20:00"]], ...}. An interval
-    whose close <= open runs past midnight into the next day (so ["08:00", "08:00"] is 24h).
-    None means no shift plan = always on shift; a missing day key means off that day.
-    """
-    if shifts is None:
-        return True
-    local = _utc(at_utc).astimezone(ZoneInfo(tz))
-    minute = local.hour * 60 + local.minute
-    today = _DAYS[local.weekday()]
-    yesterday = _DAYS[(local.weekday() - 1) % 7]
-    for open_s, close_s in shifts.get(today, []):
-        start, end = _minutes(open_s, allow_24=False), _minutes(close_s, allow_24=True)
-        if end > start:
-            if start <= minute < end:
-                return True
-        elif minute >= start:  # overnight interval, today's part
-            return True
-    # Yesterday's overnight intervals spill into the small hours of today.
-    for open_s, close_s in shifts.get(yesterday, []):
-        start, end = _minutes(open_s, allow_24=False), _minutes(close_s, allow_24=True)
-        if end <= start and minute < end:
-            return True
-    return False
+def on_shift(shifts: dict[str, list[list[str]]] | None, at: datetime, tz: str) -> bool:
+    """True if `at` falls in one of the technician's weekly shift intervals (local time in
+    `tz`). Shifts follow the one weekly-hours rule (services/common/hours.py): None means
+    no shift plan, always on shift; a missing day means off that day; an interval whose
+    close <= open runs past midnight. Naive datetimes are UTC."""
+    return hours.is_open(shifts, as_utc(at), tz)
 
 
 # --------------------------------------------------------------------------- ranking
@@ -116,7 +80,7 @@ def _rating(tech: dict[str, Any]) -> float | None:
 
 
 def rank_with_exclusions(
-    request: dict[str, Any], technicians: list[dict[str, Any]], now: datetime
+    request: dict[str, Any], technicians: list[dict[str, Any]], now: datetime, *, tz: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Rank eligible technicians for a request; also return who was excluded and why.
 
@@ -147,9 +111,9 @@ def rank_with_exclusions(
         elif status != "available":
             why.append(f"unknown status {status!r}")
         try:
-            if not on_shift(tech.get("shifts"), now):
+            if not on_shift(tech.get("shifts"), now, tz):
                 why.append("off shift")
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError):
             why.append("invalid shifts")
         origin = _point(tech.get("location")) or _point(tech.get("home"))
         if origin is None:
@@ -200,10 +164,10 @@ def rank_with_exclusions(
 
 
 def rank_candidates(
-    request: dict[str, Any], technicians: list[dict[str, Any]], now: datetime
+    request: dict[str, Any], technicians: list[dict[str, Any]], now: datetime, *, tz: str
 ) -> list[dict[str, Any]]:
     """Ranked eligible technicians (see rank_with_exclusions for rules)."""
-    return rank_with_exclusions(request, technicians, now)[0]
+    return rank_with_exclusions(request, technicians, now, tz=tz)[0]
 
 
 def pick_for_auto_assign(
@@ -226,53 +190,177 @@ def pick_for_auto_assign(
     return None
 
 
+# --------------------------------------------------------------------------- assignment
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The settings the dispatch rules run under (CITY_TZ and the DISPATCH_* settings)."""
+
+    tz: str
+    max_eta_minutes: float
+    accept_timeout: timedelta
+    auto_assign: str  # "" off, "all", or comma-separated skills
+    rule: str = "ranking"  # DISPATCH_POLICY: how the automatic assigner chooses (policies.py)
+    batch_seconds: float = 30.0  # DISPATCH_BATCH_SECONDS: the batched rule's interval
+
+    def auto_assigns(self, skill: str) -> bool:
+        chosen = {s.strip() for s in str(self.auto_assign or "").split(",") if s.strip()}
+        return "all" in chosen or skill in chosen
+
+    @property
+    def auto_assign_on(self) -> bool:
+        return bool(str(self.auto_assign or "").strip())
+
+
+def assignment_eta(
+    repair: dict[str, Any], tech: dict[str, Any], now: datetime, *, tz: str
+) -> float:
+    """Re-check a dispatcher's pick at the owner: the technician must be free (one job per
+    technician) and pass the ranking rules (skill, status, shift, location). Their ETA.
+    No ETA limit here: a dispatcher may knowingly send someone far away."""
+    if tech.get("current_repair_id"):
+        raise TechnicianBusy()
+    ranked, excluded = rank_with_exclusions(repair, [tech], now, tz=tz)
+    if not ranked:
+        reasons = excluded[0]["reasons"]
+        raise TechnicianUnavailable(f"the technician cannot take this job: {', '.join(reasons)}",
+                                    {"technician_id": reasons})
+    return ranked[0]["eta_minutes"]
+
+
+def booked_for_later(repair: dict[str, Any], now: datetime, max_eta_minutes: float) -> bool:
+    """A booking whose arrival window opens later than anyone sent now could take to arrive:
+    automatic assignment waits (the sweep retries) instead of tying a technician up early."""
+    return as_utc(repair["requested_at"]) - as_utc(now) > timedelta(minutes=max_eta_minutes)
+
+
 # --------------------------------------------------------------------------- state machine
 
 STATUSES = ("open", "assigned", "accepted", "arrived", "completed", "rated", "cancelled")
+ACTIVE_STATUSES = ("open", "assigned", "accepted", "arrived")  # a job still under way
+TECH_STATUSES = ("offline", "available", "en_route", "on_site")
+SELF_STATUSES = ("offline", "available")  # what technicians set; jobs set en_route / on_site
 
 
-class DispatchError(Exception):
-    """Base for domain errors; http_status is a hint for the gateway."""
+class DispatchError(refusals.Refusal):
+    """Base of the dispatch domain's refusals. Each one is also the common refusal it means
+    (Conflict, Forbidden, InvalidInput), so it carries its HTTP status and error code and
+    crosses RPC as itself; nobody translates it."""
 
-    http_status = 400
+    def __str__(self) -> str:
+        return self.message
 
 
-class IllegalTransition(DispatchError):
-    http_status = 409
+class IllegalTransition(DispatchError, refusals.Conflict):
+    """409 illegal_transition; details name the current status."""
 
-    def __init__(self, current_status: str, action: str, detail: str = "") -> None:
-        self.current_status = current_status
-        self.action = action
+    code = "illegal_transition"
+    action: str | None = None  # known where raised; not carried across RPC
+
+    @classmethod
+    def of(cls, current_status: str, action: str, detail: str = "") -> IllegalTransition:
         msg = f"cannot {action} a repair that is {current_status}"
-        super().__init__(f"{msg}: {detail}" if detail else msg)
+        exc = cls(f"{msg}: {detail}" if detail else msg, {"status": current_status})
+        exc.action = action
+        return exc
+
+    @property
+    def current_status(self) -> str:
+        return self.details.get("status", "")
 
 
-class NotAllowed(DispatchError):
-    http_status = 403
+class NotAllowed(DispatchError, refusals.Forbidden):
+    """403: this person may not make this move."""
 
 
-class WrongCode(DispatchError):
-    http_status = 422
+class InvalidInput(DispatchError, refusals.InvalidInput, ValueError):
+    """422 validation_error: a move's own input is wrong (details under "_schema")."""
+
+    def __init__(self, message: str, details: dict | None = None, code: str | None = None):
+        super().__init__(message, details or {"_schema": [message]}, code)
 
 
-class InvalidInput(DispatchError, ValueError):
-    http_status = 422
+class WrongCode(DispatchError, refusals.InvalidInput):
+    """422 wrong_code: the completion code the technician typed is not the resident's."""
+
+    code = "wrong_code"
+
+    def __init__(self, message: str, details: dict | None = None, code: str | None = None):
+        super().__init__(message, details or {"code": [message]}, code)
 
 
-# action -> (statuses it may start from, resulting status)
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "assign": (frozenset({"open"}), "assigned"),
-    "accept": (frozenset({"assigned"}), "accepted"),
-    "decline": (frozenset({"assigned"}), "open"),
-    "accept_timeout": (frozenset({"assigned"}), "open"),
-    "arrive": (frozenset({"accepted"}), "arrived"),
-    "complete": (frozenset({"arrived"}), "completed"),
-    "cannot_fix": (frozenset({"accepted", "arrived"}), "open"),
-    "cancel": (frozenset({"open", "assigned", "accepted"}), "cancelled"),
-    "rate": (frozenset({"completed"}), "rated"),
+class CodeLocked(DispatchError, refusals.Conflict):
+    """409 code_locked: too many wrong completion codes; the resident must issue a new one."""
+
+    code = "code_locked"
+
+    def __init__(self, message: str = "too many wrong completion codes: the job is locked "
+                                      "until the resident issues a new code",
+                 details: dict | None = None, code: str | None = None):
+        super().__init__(message, details or {"code": ["locked"]}, code)
+
+
+class TechnicianBusy(DispatchError, refusals.Conflict):
+    """409 technician_busy: booked for another job (one job per technician)."""
+
+    code = "technician_busy"
+
+    def __init__(self, message: str = "the technician is already booked for another job",
+                 details: dict | None = None, code: str | None = None):
+        super().__init__(message, details or {"technician_id": ["busy"]}, code)
+
+
+class TechnicianUnavailable(DispatchError, refusals.Conflict):
+    """409 technician_unavailable: the ranking rules exclude them (skill, status, shift...)."""
+
+    code = "technician_unavailable"
+
+
+# Every refusal the domain raises, for registering them to cross RPC as themselves.
+REFUSALS = (IllegalTransition, NotAllowed, InvalidInput, WrongCode, CodeLocked, TechnicianBusy,
+            TechnicianUnavailable)
+
+
+class Move(NamedTuple):
+    """A repair transition: where it may start, where it ends, who makes it, and what it
+    means to that person (the gateway builds its action routes and their summaries from
+    this table)."""
+
+    sources: frozenset[str]
+    target: str
+    by: str  # "technician" (the assigned one), "resident" (the reporter), "assigner", "system"
+    says: str
+
+
+TRANSITIONS: dict[str, Move] = {
+    "assign": Move(frozenset({"open"}), "assigned", "assigner", "Send a technician."),
+    "accept": Move(frozenset({"assigned"}), "accepted", "technician",
+                   "Accept the job (assigned technician)."),
+    "decline": Move(frozenset({"assigned"}), "open", "technician",
+                    "Hand the job back with a reason (assigned technician)."),
+    "accept_timeout": Move(frozenset({"assigned"}), "open", "system",
+                           "Nobody accepted in time: the job reopens."),
+    "arrive": Move(frozenset({"accepted"}), "arrived", "technician", "You are at the door."),
+    "complete": Move(frozenset({"arrived"}), "completed", "technician",
+                     "Close the job with the resident's code, a resolution note and parts "
+                     "used."),
+    "cannot_fix": Move(frozenset({"accepted", "arrived"}), "open", "technician",
+                       "You cannot fix it: the job reopens for another technician."),
+    "cancel": Move(frozenset({"open", "assigned", "accepted"}), "cancelled", "resident",
+                   "Cancel before the technician arrives (resident)."),
+    "rate": Move(frozenset({"completed"}), "rated", "resident",
+                 "Rate the finished job 1-5 with a comment, once (resident)."),
 }
-_TECH_ACTIONS = {"accept", "decline", "arrive", "complete", "cannot_fix"}
-_RESIDENT_ACTIONS = {"cancel", "rate"}
+# Moves a person makes on a repair by name (the gateway's /repairs/{id}/<action> routes).
+PERSON_MOVES = {action: move for action, move in TRANSITIONS.items()
+                if move.by in ("technician", "resident")}
+# Technician status while a job is in this repair status.
+TECH_STATUS_FOR = {"accepted": "en_route", "arrived": "on_site"}
+# Moves after which the technician no longer holds the job.
+RELEASING = frozenset({"decline", "accept_timeout", "complete", "cannot_fix", "cancel"})
+_TECH_ACTIONS = {a for a, move in TRANSITIONS.items() if move.by == "technician"}
+_RESIDENT_ACTIONS = {a for a, move in TRANSITIONS.items() if move.by == "resident"}
 _ASSIGNER_ROLES = {"dispatcher", "admin", "system"}  # "system" = the auto-assigner
 MAX_COMMENT_CHARS = 500
 
@@ -285,6 +373,23 @@ def make_completion_code(rng: _Rng) -> str:
     """6-digit code shown to the resident; the technician must enter it to complete.
     Pass secrets.SystemRandom() in production, a seeded random.Random in tests."""
     return f"{rng.randrange(1_000_000):06d}"
+
+
+def check_move(status: str, action: str) -> None:
+    """Refuse (409, naming the status) a move that is unknown or not legal from `status`."""
+    if action not in TRANSITIONS or status not in TRANSITIONS[action].sources:
+        raise IllegalTransition.of(status, action)
+
+
+def event_view(repair: dict[str, Any], action: str, updates: dict[str, Any]) -> dict[str, Any]:
+    """The repair as a move's event describes it: as it is after the move, but still naming
+    the technician who had the job when the move released them, so they can be told."""
+    after = {**repair, **updates}
+    if action in RELEASING and repair.get("technician_id"):
+        after.update(technician_id=repair["technician_id"],
+                     technician_name=repair.get("technician_name"),
+                     technician_sub=repair.get("technician_sub"))
+    return after
 
 
 def _check_actor(repair: dict[str, Any], action: str, actor: dict[str, Any]) -> None:
@@ -325,12 +430,12 @@ def transition(
 
     Keyword args: assign -> technician_id (req), technician_name; decline/cannot_fix ->
     reason (req); accept_timeout -> technician_id (optional stale-timer guard);
-    complete -> code (req); cancel -> reason; rate -> stars (int 1-5), comment.
+    arrive -> technician (their document, for the arrival check); complete -> code (req);
+    cancel -> reason; rate -> stars (int 1-5), comment.
     """
     current = repair.get("status", "open")
-    if action not in TRANSITIONS or current not in TRANSITIONS[action][0]:
-        raise IllegalTransition(current, action)
-    new_status = TRANSITIONS[action][1]
+    check_move(current, action)
+    new_status = TRANSITIONS[action].target
     _check_actor(repair, action, actor)
 
     tech_id = repair.get("technician_id")
@@ -342,7 +447,7 @@ def transition(
         "skill": repair.get("skill"),
         "from_status": current,
         "status": new_status,
-        "at": _utc(now).isoformat(),
+        "at": as_utc(now).isoformat(),
         "by": {"id": actor.get("id"), "role": actor.get("role")},
     }
     note = ""
@@ -352,7 +457,9 @@ def transition(
         # Remember who gave this job back so auto-assign does not offer it to them again.
         if tech_id is not None and str(tech_id) not in {str(d) for d in declined}:
             declined.append(tech_id)
-        updates.update(technician_id=None, technician_name=None, declined_technician_ids=declined)
+        # The assignment's own fields go with it.
+        updates.update(technician_id=None, technician_name=None, technician_sub=None,
+                       eta_minutes=None, accept_by=None, declined_technician_ids=declined)
 
     if action == "assign":
         new_tech = kw.get("technician_id")
@@ -375,7 +482,7 @@ def transition(
             expected = kw.get("technician_id")
             if expected is not None and str(expected) != str(tech_id):
                 # The timer belongs to an earlier assignment; do not unassign the new one.
-                raise IllegalTransition(current, action, "stale timer for another technician")
+                raise IllegalTransition.of(current, action, "stale timer for another technician")
             note = "accept timeout"
             data["timeout"] = True
         else:
@@ -388,8 +495,11 @@ def transition(
     elif action == "arrive":
         # SLA is about the first arrival; a later re-dispatch after cannot_fix keeps it.
         updates["arrived_at"] = repair.get("arrived_at") or now
+        updates["arrival_check"] = arrival_check(repair, kw.get("technician"), now)
         event_type = "technician_arrived"
     elif action == "complete":
+        if repair.get("code_locked"):
+            raise CodeLocked()
         given, expected_code = kw.get("code"), repair.get("completion_code")
         if not isinstance(given, str) or not isinstance(expected_code, str):
             raise WrongCode("completion code required")
@@ -426,6 +536,108 @@ def transition(
     return updates, [{"type": event_type, "data": data}]
 
 
+# --------------------------------------------------------------------------- listing
+
+
+def repair_scope(who: dict[str, str], technician_id: str | None,
+                 status: str | None = None) -> scopes.Scope:
+    """The repairs a person lists: dispatchers and admins the active ones (or those of a
+    status), a technician the jobs of their own profile, a resident their own reports.
+    A technician without a profile (``technician_id`` None) lists nothing: a query on a
+    missing technician would match every unassigned repair in the city."""
+    role = who["role"]
+    if role in ("dispatcher", "admin"):
+        scope = scopes.everything() if status else {"status": {"$in": list(ACTIVE_STATUSES)}}
+    elif role == "technician":
+        scope = scopes.owned_by("technician_id", technician_id)
+    elif role == "resident":
+        scope = scopes.owned_by("resident_id", who["sub"])
+    else:
+        raise refusals.Forbidden("repairs are for residents, technicians and dispatchers")
+    return scopes.narrowed(scope, status=status)
+
+
+# --------------------------------------------------------------------------- completion code
+
+# Wrong codes a job takes before it locks: a 6-digit code then has a 5 in 1,000,000 chance
+# of being guessed, where an unbounded number of tries would find it.
+MAX_CODE_ATTEMPTS = 5
+CODE_LOCKED_REASON = f"{MAX_CODE_ATTEMPTS} wrong completion codes"
+NEW_CODE_STATUSES = frozenset(ACTIVE_STATUSES)
+
+
+def check_code_attempt(repair: dict[str, Any], actor: dict[str, Any]) -> None:
+    """Before a completion code is even compared: the move must be legal now and this
+    person's, and the job not locked. Each attempt that passes takes one of the code's
+    MAX_CODE_ATTEMPTS (the store counts them in one guarded write)."""
+    check_move(repair.get("status", "open"), "complete")
+    _check_actor(repair, "complete", actor)
+    if repair.get("code_locked") or (repair.get("code_attempts") or 0) >= MAX_CODE_ATTEMPTS:
+        raise CodeLocked()
+
+
+def attempts_left(repair: dict[str, Any]) -> int:
+    return max(0, MAX_CODE_ATTEMPTS - (repair.get("code_attempts") or 0))
+
+
+def should_lock(repair: dict[str, Any]) -> bool:
+    """Every attempt at this code is used up on a job still waiting for it, not yet locked."""
+    return (repair.get("status") == "arrived" and not repair.get("code_locked")
+            and attempts_left(repair) == 0)
+
+
+def wrong_code(repair: dict[str, Any]) -> WrongCode:
+    """The refusal for a wrong code, saying how many tries are left (``repair`` as the
+    attempt counted it)."""
+    left = attempts_left(repair)
+    return WrongCode(f"completion code does not match; {left} "
+                     f"attempt{'s' if left != 1 else ''} left before the job locks",
+                     {"code": ["does not match"], "attempts_left": [str(left)]})
+
+
+def new_code_updates(repair: dict[str, Any], actor: dict[str, Any], code: str,
+                     now: datetime) -> dict[str, Any]:
+    """The reporting resident replaces the completion code (say it was seen, or the job
+    locked): a fresh code with a fresh count of attempts, which unlocks the job."""
+    status = repair.get("status", "open")
+    if status not in NEW_CODE_STATUSES:
+        raise IllegalTransition.of(status, "issue a new code for")
+    reporter = repair.get("resident_id")
+    if actor.get("role") != "resident" or reporter is None or actor.get("id") != reporter:
+        raise NotAllowed("only the reporting resident may issue a new code")
+    entry = {"status": status, "at": now, "by": {"id": actor["id"], "role": "resident"},
+             "note": "new completion code"}
+    return {"completion_code": code, "code_attempts": 0, "code_locked": False,
+            "code_locked_at": None, "updated_at": now,
+            "history": [*(repair.get("history") or []), entry]}
+
+
+def lock_updates(repair: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The job locks: the technician can no longer complete it until a new code."""
+    entry = {"status": repair.get("status"), "at": now, "by": {"id": "system", "role": "system"},
+             "note": f"locked after {CODE_LOCKED_REASON}"}
+    return {"code_locked": True, "code_locked_at": now, "updated_at": now,
+            "history": [*(repair.get("history") or []), entry]}
+
+
+# --------------------------------------------------------------------------- arrival check
+
+
+def arrival_check(repair: dict[str, Any], technician: dict[str, Any] | None,
+                  now: datetime) -> dict[str, Any]:
+    """What the dispatcher sees when "arrived" is pressed: the technician's last reported
+    location, when it was reported, and its straight-line distance from the job's address
+    (all None when the technician never reported one)."""
+    where = _point((technician or {}).get("location"))
+    target = _point(repair.get("location"))
+    distance = (round(haversine_m(where[0], where[1], target[0], target[1]))
+                if where and target else None)
+    return {"at": now,
+            "location": {"lat": where[0], "lng": where[1]} if where else None,
+            "location_at": (technician or {}).get("location_at") if where else None,
+            "distance_m": distance}
+
+
 # --------------------------------------------------------------------------- SLA
 
 
@@ -440,9 +652,11 @@ def due_by(
 
 
 def _window(repair: dict[str, Any]) -> tuple[datetime, datetime]:
-    start = _utc(repair["requested_at"])
+    start = as_utc(repair["requested_at"])
     end = repair.get("due_by")
-    return start, _utc(end) if end is not None else start + timedelta(minutes=DEFAULT_SLA_MINUTES)
+    if end is None:
+        return start, start + timedelta(minutes=DEFAULT_SLA_MINUTES)
+    return start, as_utc(end)
 
 
 def sla_state(repair: dict[str, Any], now: datetime) -> str:
@@ -453,10 +667,10 @@ def sla_state(repair: dict[str, Any], now: datetime) -> str:
     start, end = _window(repair)
     arrived = repair.get("arrived_at")
     if arrived is not None:
-        return "met" if _utc(arrived) <= end else "missed"
-    at = _utc(now)
+        return "met" if as_utc(arrived) <= end else "missed"
+    at = as_utc(now)
     if repair.get("status") == "cancelled" and repair.get("cancelled_at") is not None:
-        at = _utc(repair["cancelled_at"])
+        at = as_utc(repair["cancelled_at"])
     if at > end:
         return "breached"
     # Integer timedelta arithmetic: exactly 80% must count as at risk, no float fuzz.
@@ -501,7 +715,7 @@ def sla_flag_updates(events: list[str]) -> dict[str, bool]:
 
 
 def daily_stats(
-    repairs: list[dict[str, Any]], tz: str = DEFAULT_TZ, now: datetime | None = None
+    repairs: list[dict[str, Any]], *, tz: str, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Per local day (of requested_at) and skill, sorted by day then skill.
 
@@ -515,7 +729,7 @@ def daily_stats(
     zone = ZoneInfo(tz)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in repairs:
-        day = _utc(r["requested_at"]).astimezone(zone).date().isoformat()
+        day = as_utc(r["requested_at"]).astimezone(zone).date().isoformat()
         groups[(day, r.get("skill") or "")].append(r)
 
     out = []
@@ -525,7 +739,7 @@ def daily_stats(
         for r in rows:
             if r.get("arrived_at") is not None:
                 start, _ = _window(r)
-                arrived_minutes.append((_utc(r["arrived_at"]) - start).total_seconds() / 60)
+                arrived_minutes.append((as_utc(r["arrived_at"]) - start).total_seconds() / 60)
                 judged += 1
                 on_time += sla_state(r, start) == "met"
                 continue
@@ -546,3 +760,19 @@ def daily_stats(
             }
         )
     return out
+
+
+def stats_window(
+    first: date | None, last: date | None, now: datetime, *, tz: str
+) -> tuple[date, date, datetime, datetime]:
+    """The local days a stats report covers: `last` defaults to today, `first` to six days
+    before it; at most MAX_STATS_DAYS days, `first` not after `last`. Also the instants the
+    first day starts and the day after the last one starts (local midnights)."""
+    zone = ZoneInfo(tz)
+    last = last or as_utc(now).astimezone(zone).date()
+    first = first or last - timedelta(days=6)
+    if first > last or (last - first).days >= MAX_STATS_DAYS:
+        raise InvalidInput(f"from must be on or before to, at most {MAX_STATS_DAYS} days",
+                           {"from": ["bad range"]})
+    return (first, last, datetime.combine(first, time(0), zone),
+            datetime.combine(last + timedelta(days=1), time(0), zone))

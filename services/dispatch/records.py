@@ -9,18 +9,13 @@ from typing import Any
 
 from services.common import idempotency
 from services.common.events import make_event, new_id
+from services.common.times import as_utc, iso
 from services.dispatch import domain
 from services.dispatch.store import cells_of
 
 SOURCE = "dispatch"
 CODE_VISIBLE_IN = ("accepted", "arrived")
 _rng = secrets.SystemRandom()
-
-
-def iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return domain._utc(value).isoformat()
-    return value
 
 
 # ------------------------------------------------------------------ technicians
@@ -86,7 +81,7 @@ def new_repair(resident_id: str, idempotency_key: str, data: dict[str, Any], now
                sla_minutes: dict[str, int]) -> dict[str, Any]:
     preferred = data.get("preferred_time")
     # A booking for later starts its arrival window at the booked time, never before now.
-    requested_at = max(now, domain._utc(preferred)) if preferred else now
+    requested_at = max(now, as_utc(preferred)) if preferred else now
     h3_cell, _ = cells_of(data["location"])
     return {
         "_id": new_id("rep"),
@@ -106,17 +101,24 @@ def new_repair(resident_id: str, idempotency_key: str, data: dict[str, Any], now
         "technician_sub": None,
         "eta_minutes": None,
         "accept_by": None,
-        "completion_code": domain.make_completion_code(_rng),
+        "completion_code": new_completion_code(),
+        "code_attempts": 0,
+        "code_locked": False,
+        "arrival_check": None,
         "declined_technician_ids": [],
         "sla_at_risk_sent": False,
         "sla_breached_sent": False,
         "history": [{"status": "open", "at": now, "by": {"id": resident_id, "role": "resident"},
                      "note": ""}],
-        "idempotency_key": idempotency.scoped_key(resident_id, idempotency_key),
+        **idempotency.key_fields(resident_id, idempotency_key),
         "fingerprint": idempotency.fingerprint(data),
         "created_at": now,
         "updated_at": now,
     }
+
+
+def new_completion_code() -> str:
+    return domain.make_completion_code(_rng)
 
 
 def can_see(repair: dict[str, Any], who: dict[str, str], tech_id: str | None) -> bool:
@@ -129,9 +131,17 @@ def can_see(repair: dict[str, Any], who: dict[str, str], tech_id: str | None) ->
     return False
 
 
+def public_arrival_check(check: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not check:
+        return None
+    return {"at": iso(check["at"]), "location": check.get("location"),
+            "location_at": iso(check.get("location_at")), "distance_m": check.get("distance_m")}
+
+
 def public_repair(doc: dict[str, Any], who: dict[str, str], now: datetime) -> dict[str, Any]:
     show_code = (who["role"] == "resident" and doc["resident_id"] == who["sub"]
                  and doc["status"] in CODE_VISIBLE_IN)
+    dispatching = who["role"] in ("dispatcher", "admin")
     rating = doc.get("rating") or {}
     return {
         "id": doc["_id"], "status": doc["status"], "resident_id": doc["resident_id"],
@@ -142,6 +152,11 @@ def public_repair(doc: dict[str, Any], who: dict[str, str], now: datetime) -> di
         "technician_name": doc.get("technician_name"),
         "eta_minutes": doc.get("eta_minutes"), "accept_by": iso(doc.get("accept_by")),
         "completion_code": doc["completion_code"] if show_code else None,
+        "code_locked": bool(doc.get("code_locked")),
+        "code_attempts_left": domain.attempts_left(doc),
+        # Where the technician's phone last said they were when they pressed "arrived":
+        # for dispatchers only (a technician's whereabouts are not the resident's business).
+        "arrival_check": public_arrival_check(doc.get("arrival_check")) if dispatching else None,
         "resolution": doc.get("resolution"), "parts_used": doc.get("parts_used"),
         "rating": rating.get("stars"), "comment": rating.get("comment"),
         "assigned_at": iso(doc.get("assigned_at")), "accepted_at": iso(doc.get("accepted_at")),
@@ -154,14 +169,14 @@ def public_repair(doc: dict[str, Any], who: dict[str, str], now: datetime) -> di
 
 
 def board_item(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
-    due = domain._utc(doc["due_by"])
+    due = as_utc(doc["due_by"])
     return {
         "id": doc["_id"], "status": doc["status"], "skill": doc["skill"],
         "address": doc["address"], "resident_id": doc["resident_id"],
         "technician_id": doc.get("technician_id"),
         "technician_name": doc.get("technician_name"),
         "requested_at": iso(doc["requested_at"]), "due_by": iso(due),
-        "minutes_to_due": round((due - domain._utc(now)).total_seconds() / 60, 1),
+        "minutes_to_due": round((due - as_utc(now)).total_seconds() / 60, 1),
         "sla_state": domain.sla_state(doc, now),
     }
 
@@ -182,5 +197,5 @@ def repair_event(event_type: str, repair: dict[str, Any], previous_status: str |
          "eta_minutes": repair.get("eta_minutes"), "reason": reason or None, "by": by,
          "rating": rating.get("stars"), "comment": rating.get("comment")},
         source=SOURCE, correlation_id=repair["_id"], causation_id=causation_id,
-        occurred_at=domain._utc(now) if now else datetime.now(UTC),
+        occurred_at=as_utc(now) if now else datetime.now(UTC),
     )

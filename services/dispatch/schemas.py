@@ -8,59 +8,57 @@ from pathlib import Path
 
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from services.common.contracts.dispatch import REPAIR_STATUSES
-from services.common.schemas import Id, LocationSchema, PageArgs, Strict, Text, page_of
+from services.common import hours
+from services.common.schemas import (
+    Day,
+    Id,
+    Instant,
+    LocationSchema,
+    PageArgs,
+    Strict,
+    Text,
+    page_of,
+)
+from services.common.subjects import SUBJECT_PATTERN
 from services.dispatch import domain
+from services.dispatch.domain import SELF_STATUSES, TECH_STATUSES
+from services.dispatch.domain import STATUSES as REPAIR_STATUSES
 
 SKILLS_DOC = json.loads((Path(__file__).with_name("skills.json")).read_text(encoding="utf-8"))
 SKILL_CODES = tuple(s["code"] for s in SKILLS_DOC["skills"])
 SLA_MINUTES = domain.sla_minutes_from_skills(SKILLS_DOC)
 
-TECH_STATUSES = ("offline", "available", "en_route", "on_site")
-SELF_STATUSES = ("offline", "available")  # en_route / on_site are set by jobs
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ACTIVE_STATUSES = ("open", "assigned", "accepted", "arrived")
+
 MAX_BOOK_AHEAD_DAYS = 30
 
 Skill = validate.OneOf(SKILL_CODES, error="unknown skill; one of: " + ", ".join(SKILL_CODES))
 
 
-def check_shifts(shifts: dict) -> None:
-    """{"mon": [["08:00", "20:00"], ["22:00", "02:00"]], ...}; close <= open runs past
-    midnight."""
-    if not isinstance(shifts, dict):
-        raise ValidationError("shifts must be an object of day -> [[open, close], ...]")
-    for day, intervals in shifts.items():
-        if day not in DAYS:
-            raise ValidationError(f"unknown day {day!r}; use {', '.join(DAYS)}")
-        if not isinstance(intervals, list) or len(intervals) > 6:
-            raise ValidationError(f"{day}: a list of at most 6 [open, close] pairs")
-        for pair in intervals:
-            if (not isinstance(pair, list) or len(pair) != 2
-                    or not all(isinstance(t, str) for t in pair)):
-                raise ValidationError(f"{day}: each interval is [\"HH:MM\", \"HH:MM\"]")
-            try:
-                domain._minutes(pair[0], allow_24=False)
-                domain._minutes(pair[1], allow_24=True)
-            except ValueError as exc:
-                raise ValidationError(f"{day}: {exc}") from None
-
-
 class ShiftsField(fields.Dict):
+    """Weekly shifts under the one weekly-hours rule (services/common/hours.py), stored
+    normalised: days lower-case in week order, "HH:MM" times, intervals sorted."""
+
     def __init__(self, **kw):
-        super().__init__(keys=fields.String(), values=fields.Raw(), validate=check_shifts,
-                         metadata={"description": "weekly local hours; an interval whose close "
-                                                  "is not after its open runs past midnight",
+        super().__init__(keys=fields.String(), values=fields.Raw(),
+                         metadata={"description": "weekly local hours (CITY_TZ); an interval "
+                                                  "whose close is not after its open runs "
+                                                  "past midnight; a missing day is off",
                                    "example": {"mon": [["08:00", "20:00"]],
                                                "fri": [["20:00", "02:00"]]}}, **kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return hours.validate_hours(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 # ------------------------------------------------------------------ technicians
 
 
 class TechnicianCreateSchema(Strict):
-    sub = Text(128, required=True, metadata={"description": "the user id the technician "
-                                                            "signs in with"})
+    sub = fields.String(required=True, validate=validate.Regexp(SUBJECT_PATTERN),
+                        metadata={"description": "the user id the technician signs in with"})
     name = Text(80, required=True)
     skills = fields.List(fields.String(validate=Skill), required=True,
                          validate=validate.Length(1, len(SKILL_CODES)))
@@ -124,7 +122,7 @@ class RepairCreateSchema(Strict):
     description = Text(1000, required=True)
     address = Text(200, required=True, metadata={"example": "江汉区民意街12号3单元502"})
     location = fields.Nested(LocationSchema, required=True)
-    preferred_time = fields.AwareDateTime(
+    preferred_time = Instant(
         load_default=None, allow_none=True,
         metadata={"description": "ISO 8601 with offset; default now. A later time books the "
                                  "visit: the arrival window starts then"})
@@ -167,6 +165,16 @@ class RepairHistoryEntrySchema(Strict):
     note = fields.String(allow_none=True)
 
 
+class ArrivalCheckSchema(Strict):
+    at = fields.String(required=True, metadata={"description": "when arrived was pressed"})
+    location = fields.Nested(LocationSchema, allow_none=True, metadata={
+        "description": "the technician's last reported location then; null if never reported"})
+    location_at = fields.String(allow_none=True, metadata={
+        "description": "when that location was reported"})
+    distance_m = fields.Integer(allow_none=True, metadata={
+        "description": "straight line from that location to the job's address"})
+
+
 class RepairSchema(Strict):
     id = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(REPAIR_STATUSES))
@@ -186,6 +194,13 @@ class RepairSchema(Strict):
     completion_code = fields.String(allow_none=True, metadata={
         "description": "only for the reporting resident while the technician is on the way or "
                        "there: give it at the door"})
+    code_locked = fields.Boolean(required=True, metadata={
+        "description": f"{domain.MAX_CODE_ATTEMPTS} wrong completion codes lock the job until "
+                       "the resident issues a new code (POST .../new-code)"})
+    code_attempts_left = fields.Integer(required=True)
+    arrival_check = fields.Nested(ArrivalCheckSchema, allow_none=True, metadata={
+        "description": "dispatchers and admins only: where the technician was when they "
+                       "pressed arrived"})
     resolution = fields.String(allow_none=True)
     parts_used = fields.List(fields.String(), allow_none=True)
     rating = fields.Integer(allow_none=True)
@@ -267,10 +282,10 @@ class BoardSchema(Strict):
 
 
 class StatsArgs(Strict):
-    from_ = fields.Date(data_key="from", load_default=None, allow_none=True,
+    from_ = Day(data_key="from", load_default=None, allow_none=True,
                         metadata={"description": "first local day (YYYY-MM-DD); default 6 "
                                                  "days before `to`"})
-    to = fields.Date(load_default=None, allow_none=True,
+    to = Day(load_default=None, allow_none=True,
                      metadata={"description": "last local day, inclusive; default today"})
 
 
@@ -289,3 +304,14 @@ class StatsSchema(Strict):
     from_ = fields.String(data_key="from", required=True)
     to = fields.String(required=True)
     rows = fields.List(fields.Nested(StatsRowSchema), required=True)
+
+
+# The request body of each move a person makes by name (domain.PERSON_MOVES); none for the
+# others. The gateway validates with it at the edge, the service again.
+MOVE_SCHEMAS: dict[str, type[Strict]] = {
+    "decline": ReasonRequiredSchema,
+    "complete": CompleteSchema,
+    "cannot_fix": ReasonRequiredSchema,
+    "cancel": CancelSchema,
+    "rate": RateSchema,
+}

@@ -8,22 +8,33 @@ from typing import Any
 
 from flask_smorest import Api, Blueprint
 from marshmallow import EXCLUDE, fields, validate
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, abort
 from werkzeug.routing import BaseConverter
 
 from services.common.schemas import ID_PATTERN, Strict
+from services.common.text import unencodable_path
 from services.gateway import errors
 
 
 class SafeParser(FlaskParser):
-    """JSON nested deep enough to exhaust the recursion limit is a 400, not a 500."""
+    """JSON the standard parser turns into a crash is a 400 like any other bad JSON: nesting
+    deep enough to exhaust the recursion limit, an integer past Python's digit limit (a
+    ValueError, not a JSONDecodeError), and a lone UTF-16 surrogate ("\\ud800"), which decodes
+    but can never be encoded again (by BSON, SQLite or our own responses)."""
 
     def load_json(self, req: Any, schema: Any) -> Any:
         try:
-            return super().load_json(req, schema)
+            data = super().load_json(req, schema)
         except RecursionError:
             self._handle_invalid_json_error(json.JSONDecodeError("nested too deeply", "", 0),
                                             req)
+        except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string"
+            self._handle_invalid_json_error(json.JSONDecodeError(str(exc), "", 0), req)
+        where = unencodable_path(data)
+        if where is not None:
+            abort(400, messages={"json": {where: ["not valid Unicode text (a lone UTF-16 "
+                                                  "surrogate)"]}})
+        return data
 
 
 class ApiBlueprint(Blueprint):

@@ -9,27 +9,37 @@ from flask import Flask, g, request
 
 from services import web
 from services.common.logs import configure, get_logger
-from services.gateway import errors
+from services.gateway import backlog, catalog_events, errors, metrics, orders_events
 from services.gateway.api import make_api
+from services.gateway.readcache import ReadCache, ReadCacheMiddleware
 from services.gateway.routes import ROUTES
 from services.gateway.rpc import RpcClient
 from services.gateway.security import RateLimiter
 from services.gateway.settings import GatewaySettings
+from services.gateway.streams import StreamRegistry, StreamSettings
 
 
 def create_app(settings: GatewaySettings | None = None) -> Flask:
     settings = settings or GatewaySettings.from_env()
     settings.tokens.check()
+    stream_settings = StreamSettings.from_env()
     configure("gateway")
     log = get_logger()
 
     app = Flask("lifecircle.gateway")
+    limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+    cache = ReadCache(settings.read_cache_seconds)
+    orders_backlog = backlog.Backlog(settings.order_backlog_seconds)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         TOKENS=settings.tokens,
         RPC=RpcClient(settings.amqp_uri, settings.rpc_timeout, settings.max_in_flight),
-        RATE_LIMITER=RateLimiter(settings.rate_per_second, settings.rate_burst),
+        RATE_LIMITER=limiter,
+        READ_CACHE=cache,
+        ORDER_BACKLOG=orders_backlog,
         AMQP_URI=settings.amqp_uri,
+        STREAMS=StreamRegistry(stream_settings.max_streams, stream_settings.max_per_user),
+        STREAM_SETTINGS=stream_settings,
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
@@ -37,6 +47,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     for blueprint in ROUTES:
         api.register_blueprint(blueprint)
     errors.register(app)
+    metrics.install(app)
     web.mount(app)  # pages, /api/docs, security headers (services/web)
 
     @app.before_request
@@ -61,4 +72,10 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         )
         return response
 
+    # Public catalog reads answered from this worker's memory, kept current by catalog events.
+    app.wsgi_app = ReadCacheMiddleware(app.wsgi_app, cache, settings.tokens, limiter)
+    if cache.enabled:
+        catalog_events.subscribe(settings.amqp_uri, cache)
+    if cache.enabled or orders_backlog.enabled:
+        orders_events.subscribe(settings.amqp_uri, cache, orders_backlog)
     return app

@@ -12,7 +12,8 @@ from typing import Any
 from amqp.exceptions import AMQPError
 from kombu.exceptions import KombuError
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.rpc import ServiceProxy
+from nameko.standalone.rpc import ClusterProxy, StandaloneProxyBase
 
 from services.common.errors import AppError
 from services.common.logs import get_logger
@@ -21,6 +22,42 @@ from services.gateway.errors import ApiError
 log = get_logger()
 
 TRANSPORT_ERRORS = (OSError, socket.timeout, ConnectionError, AMQPError, KombuError)
+
+# Requests go transient: a persistent message on the durable rpc queue waits for an fsync
+# before the broker confirms it, which doubled the cost of a read (bench/rpc_hop.py). A
+# request lost in a broker restart times out and is retried by the client (commands carry
+# an Idempotency-Key); the confirm stays, since UnknownService relies on it.
+PUBLISH_OPTIONS = {"delivery_mode": 1}
+
+
+class _ClusterProxyWithOptions(ClusterProxy):
+    def __init__(self, worker_ctx: Any, reply_listener: Any, options: dict[str, Any]):
+        super().__init__(worker_ctx, reply_listener)
+        self._options = options
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._proxies:
+            self._proxies[name] = ServiceProxy(self._worker_ctx, name, self._reply_listener,
+                                               **self._options)
+        return self._proxies[name]
+
+
+class _ClusterRpcProxyWithOptions(StandaloneProxyBase):
+    """nameko's ClusterRpcProxy, passing publisher options to every call (nameko's own
+    standalone cluster proxy does not)."""
+
+    def __init__(self, config: dict, timeout: float, options: dict[str, Any]):
+        super().__init__(config, timeout=timeout)
+        self._proxy = _ClusterProxyWithOptions(self._worker_ctx, self._reply_listener, options)
+
+
+def proxy_factory(config: dict, timeout: float,
+                  options: dict[str, Any] | None = None) -> StandaloneProxyBase:
+    """A standalone cluster proxy (``.start()`` it) that publishes with ``options``."""
+    return _ClusterRpcProxyWithOptions(config, timeout,
+                                       PUBLISH_OPTIONS if options is None else options)
 
 
 class RpcClient:
@@ -36,7 +73,7 @@ class RpcClient:
             proxies = self._local.proxies = {}
         proxy = proxies.get(timeout)
         if proxy is None:
-            runner = ClusterRpcProxy(self.config, timeout=timeout)
+            runner = proxy_factory(self.config, timeout)
             proxy = proxies[timeout] = (runner, runner.start())
         return proxy[1]
 

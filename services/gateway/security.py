@@ -10,8 +10,9 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from services.common.auth import AuthError, Principal, verify_token
+from services.common.auth import AuthError, Principal
 from services.gateway.errors import ApiError
+from services.gateway.verified import VERIFIED
 
 BEARER = [{"bearerAuth": []}]
 SESSION_COOKIE = "lc_session"  # the web app's session (services/web/session.py)
@@ -37,7 +38,7 @@ def authenticate(cookie: bool = False) -> Principal:
         raise ApiError(401, "unauthorized", "sign in first: send Authorization: Bearer <token>",
                        headers={"WWW-Authenticate": "Bearer"})
     try:
-        return verify_token(current_app.config["TOKENS"], token.strip())
+        return VERIFIED.principal(current_app.config["TOKENS"], token.strip())
     except AuthError as exc:
         raise ApiError(401, "unauthorized", str(exc),
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None

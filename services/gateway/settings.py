@@ -17,6 +17,8 @@ class GatewaySettings:
     rate_per_second: float
     rate_burst: int
     tokens: TokenSettings
+    read_cache_seconds: float = 0.0  # 0: no read cache (see readcache.py)
+    order_backlog_seconds: float = 0.0  # 0: no shedding by the saga's backlog (backlog.py)
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -28,4 +30,6 @@ class GatewaySettings:
             rate_per_second=setting(None, "GATEWAY_RATE_PER_SECOND"),
             rate_burst=setting(None, "GATEWAY_RATE_BURST"),
             tokens=TokenSettings.from_env(),
+            read_cache_seconds=setting(None, "GATEWAY_READ_CACHE_SECONDS"),
+            order_backlog_seconds=setting(None, "GATEWAY_ORDER_BACKLOG_SECONDS"),
         )

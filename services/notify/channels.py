@@ -17,17 +17,23 @@ service config; the default "console" provider writes the message to the log.
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import json
-import socket
 from typing import Any, Protocol
-from urllib.parse import urlparse
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from services.common.config import setting
 from services.common.logs import get_logger
 from services.notify import signing
+from services.notify.webhook_address import (
+    AddressRefused,
+    Resolver,
+    Target,
+    parse,
+    resolve_target,
+    system_resolver,
+)
 
 
 class DeliveryError(Exception):
@@ -62,37 +68,38 @@ class ConsoleEmail:
                       message_id=message["id"])
 
 
-def _internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    return not ip.is_global or ip.is_multicast
-
-
-def check_webhook_url(url: str, insecure_hosts: set[str], resolve: bool = False) -> None:
+def check_webhook_url(url: str, insecure_hosts: set[str], resolve: bool = False,
+                      resolver: Resolver = system_resolver) -> Target | None:
     """https to a public address only, except to hosts explicitly allowed for tests and
-    development. A webhook must never become a way to reach our own network (SSRF): IP
-    literals and, when ``resolve`` is set (at delivery time), every address the name
-    resolves to must be public."""
-    parsed = urlparse(url)
-    host = parsed.hostname
-    if host and host in insecure_hosts and parsed.scheme in ("http", "https"):
-        return
-    if parsed.scheme != "https" or not host:
-        raise ValueError("webhooks must use https://")
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        raise ValueError("webhooks must point at a public host")
+    development (webhook_address.py has the rules). With ``resolve`` (at delivery) the name
+    is resolved and every answer checked; the checked target is returned."""
     try:
-        literal = _internal(host)
-    except ValueError:
-        literal = None  # a name, not an address
-    if literal:
-        raise ValueError("webhooks must point at a public address")
-    if resolve and literal is None:
-        try:
-            infos = socket.getaddrinfo(host, parsed.port or 443, proto=socket.IPPROTO_TCP)
-        except OSError as exc:
-            raise ValueError(f"cannot resolve {host}: {exc}") from None
-        if any(_internal(info[4][0]) for info in infos):
-            raise ValueError("webhooks must point at a public address")
+        if resolve:
+            return resolve_target(url, insecure_hosts, resolver)
+        parse(url, insecure_hosts)
+    except AddressRefused as exc:
+        raise ValueError(str(exc)) from None
+    return None
+
+
+class PinnedAdapter(HTTPAdapter):
+    """A requests transport that connects to the address that was checked, whatever DNS
+    answers now; the URL keeps the name, so the Host header and TLS (SNI and the certificate's
+    name) are the name's."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        super().__init__(max_retries=0)
+
+    def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None,
+                                        cert: Any = None) -> Any:
+        host_params, pool_kwargs = self.build_connection_pool_key_attributes(
+            request, verify, cert)
+        host_params = {**host_params, "host": self.target.ip}
+        if host_params["scheme"] == "https":
+            pool_kwargs = {**pool_kwargs, "server_hostname": self.target.host,
+                           "assert_hostname": self.target.host}
+        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
 
 
 class Webhook:
@@ -100,23 +107,29 @@ class Webhook:
 
     name = "webhook"
 
-    def __init__(self, config: dict | None = None):
+    def __init__(self, config: dict | None = None, resolver: Resolver = system_resolver):
         self.timeout = setting(config, "NOTIFY_WEBHOOK_TIMEOUT_SECONDS")
         self.insecure_hosts = insecure_hosts(config)
-        self.session = requests.Session()
+        self.resolver = resolver
 
     def send(self, to: dict[str, Any], message: dict[str, Any]) -> None:
         try:
-            check_webhook_url(to["url"], self.insecure_hosts, resolve=True)
-        except ValueError as exc:
+            target = resolve_target(to["url"], self.insecure_hosts, self.resolver)
+        except AddressRefused as exc:
             raise DeliveryError(str(exc)) from None
         body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
-        headers = signing.sign(to["secret"], body, message["id"])
-        try:
-            response = self.session.post(to["url"], data=body, headers=headers,
-                                         timeout=self.timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}"[:300]) from None
+        # The connection is to the address; the name goes in Host (and TLS, see the adapter).
+        headers = {**signing.sign(to["secret"], body, message["id"]),
+                   "Host": target.host_header}
+        url = f"{target.scheme}://{target.host_header}{target.path}"
+        with requests.Session() as session:
+            session.trust_env = False  # no proxy from the environment: it would resolve again
+            session.mount(f"{target.scheme}://", PinnedAdapter(target))
+            try:
+                response = session.post(url, data=body, headers=headers,
+                                        timeout=self.timeout, allow_redirects=False)
+            except requests.RequestException as exc:
+                raise DeliveryError(f"{type(exc).__name__}: {exc}"[:300]) from None
         if not 200 <= response.status_code < 300:
             raise DeliveryError(f"HTTP {response.status_code}")
 

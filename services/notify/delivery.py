@@ -19,6 +19,7 @@ from services.common.config import setting
 from services.common.refusals import NotFound
 from services.notify import domain, records
 from services.notify.channels import Channel, DeliveryError
+from services.notify.receivers import WebhookLane
 from services.notify.store import NotifyStore
 
 SEND_BATCH = 200
@@ -46,22 +47,45 @@ def recover_stale(store: NotifyStore, now: datetime) -> int:
 
 
 def send_due(store: NotifyStore, channels: dict[str, Channel], policy: RetryPolicy,
-             now: datetime, clock: Callable[[], datetime]) -> int:
-    """Attempt every delivery due at ``now`` (up to a batch); how many were attempted."""
+             now: datetime, clock: Callable[[], datetime],
+             webhooks: WebhookLane | None = None) -> int:
+    """Attempt every delivery due at ``now`` (up to a batch); how many were attempted or,
+    for webhooks, started. With a ``webhooks`` lane, webhook sends run in its background
+    pool, gated per receiver (receivers.py), and SMS and e-mail never wait for them."""
     due = store.deliveries.due(now, SEND_BATCH)
     if not due:
         return 0
+    messages = [d for d in due if webhooks is None or d.get("channel") != "webhook"]
+    started = 0
+    for d in due:
+        if webhooks is None or d.get("channel") != "webhook":
+            continue
+        aside = webhooks.start(d, lambda d=d: attempt_one(store, channels, policy, d["_id"],
+                                                          now, clock))
+        if aside is None:
+            started += 1
+        else:
+            store.deliveries.postpone(d["_id"], now + timedelta(seconds=aside))
     pool = eventlet.GreenPool(SEND_CONCURRENCY)
-    attempted = pool.imap(lambda d: send_one(store, channels, policy, d["_id"], now, clock), due)
-    return sum(1 for sent in attempted if sent)
+    attempted = pool.imap(lambda d: send_one(store, channels, policy, d["_id"], now, clock),
+                          messages)
+    return started + sum(1 for sent in attempted if sent)
 
 
 def send_one(store: NotifyStore, channels: dict[str, Channel], policy: RetryPolicy,
              delivery_id: str, now: datetime, clock: Callable[[], datetime]) -> bool:
     """Claim, send and record one attempt; False if another sender claimed it first."""
+    return attempt_one(store, channels, policy, delivery_id, now, clock) is not None
+
+
+def attempt_one(store: NotifyStore, channels: dict[str, Channel], policy: RetryPolicy,
+                delivery_id: str, now: datetime, clock: Callable[[], datetime]
+                ) -> bool | None:
+    """Claim, send and record one attempt: whether it arrived, or None if another sender
+    claimed it first."""
     delivery = store.deliveries.claim(delivery_id, now, policy.lease)
     if delivery is None:
-        return False
+        return None
     max_attempts = policy.max_attempts
     to = dict(delivery["to"])
     started = time.perf_counter()
@@ -84,7 +108,7 @@ def send_one(store: NotifyStore, channels: dict[str, Channel], policy: RetryPoli
     update = domain.after_attempt(delivery, clock(), error, duration_ms, max_attempts,
                                   policy.base_s, policy.cap_s)
     store.deliveries.record_attempt(delivery_id, update)
-    return True
+    return error is None
 
 
 # the admin view

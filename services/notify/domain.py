@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from services.common.geo import TravelModel, candidate_cells, haversine_m, within
 from services.common.refusals import Forbidden, InvalidInput
+from services.common.subjects import valid_subject
 from services.notify.routing import CATEGORIES, ROLE_INBOXES, ROUTES, Audience, recipient_of
 from services.notify.templates import DEFAULT_LANGUAGE
 
@@ -47,7 +48,10 @@ def is_role_inbox(recipient_id: str) -> bool:
 
 
 def inboxes_of(who: dict[str, str]) -> list[str]:
-    """What a person reads: their own inbox, and their role's shared one (dispatchers)."""
+    """What a person reads: their own inbox, and their role's shared one (dispatchers).
+    A person's inbox is their subject, which never holds the ":" of a role inbox's name."""
+    if not valid_subject(who["sub"]):
+        raise Forbidden("not a valid subject")
     role_inbox = ROLE_INBOXES.get(who["role"])
     return [who["sub"], role_inbox] if role_inbox else [who["sub"]]
 
@@ -222,6 +226,13 @@ def residents_in_walk(notice: dict[str, Any], candidates: list[dict[str, Any]],
 def notice_audience(homes: list[dict[str, Any]]) -> list[str]:
     """Notices go to residents only (a home stored under another role reaches nobody)."""
     return [h["_id"] for h in homes if h.get("role", "resident") == "resident"]
+
+
+def require_unexpired(expires_at: datetime | None, now: datetime) -> None:
+    """A notice that has lapsed before it is posted would be delivered to nobody's use."""
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("the notice would already have expired",
+                           {"expires_at": ["must be in the future"]})
 
 
 def is_current(notice: dict[str, Any], now: datetime) -> bool:

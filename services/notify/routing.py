@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# A prefix no person's subject can have (services/common/subjects.py: no ":").
 DISPATCHER_INBOX = "role:dispatcher"
 ROLE_INBOXES = {"dispatcher": DISPATCHER_INBOX}
 
@@ -50,10 +51,14 @@ ROUTES: dict[str, tuple[Audience, ...]] = {
     # A warning held until morning is useless: dispatchers get both at once.
     "sla_at_risk": (_a("dispatcher", "repairs", urgent=True),),
     "sla_breached": (_a("dispatcher", "repairs", urgent=True), _a("resident", "repairs")),
+    # Someone is guessing the completion code, most likely at the resident's door: now.
+    "completion_code_locked": (_a("dispatcher", "repairs", urgent=True),
+                               _a("resident", "repairs", urgent=True)),
 }
 
 # Known events that concern no person directly (saga steps between services).
-SILENT = frozenset({"order_placed", "stock_reserved", "stock_rejected"})
+SILENT = frozenset({"order_placed", "stock_reserved", "stock_rejected", "product_changed",
+                    "merchant_changed"})
 
 
 def recipient_of(audience: str, data: dict[str, Any]) -> str | None:

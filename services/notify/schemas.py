@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.common.schemas import LocationSchema, Strict, Text, page_of
+from services.common.schemas import Instant, LocationSchema, Strict, Text, page_of
 from services.notify.domain import CHANNELS
 from services.notify.templates import LANGUAGES
 
@@ -162,7 +162,7 @@ class NoticeCreateSchema(Strict):
     title = Text(80, required=True)
     body = Text(2000, required=True)
     audience = fields.Nested(AudienceSchema, required=True)
-    expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    expires_at = Instant(load_default=None, allow_none=True)
 
 
 class NoticeAudienceArgs(Strict):

@@ -23,6 +23,7 @@ from services.notify import delivery, domain, inbox, notices, schemas, webhooks
 from services.notify import preferences as prefs
 from services.notify.channels import build_channels, insecure_hosts
 from services.notify.inbox import InboxSettings
+from services.notify.receivers import WebhookLane
 from services.notify.store import NotifyStoreProvider
 
 
@@ -32,6 +33,22 @@ class ChannelsProvider(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> dict:
         return self.channels
+
+
+class WebhookLaneProvider(DependencyProvider):
+    """The process's webhook sender: its own pool, gated per receiver (receivers.py)."""
+
+    def setup(self) -> None:
+        self.lane = WebhookLane.from_config(self.container.config)
+
+    def stop(self) -> None:
+        # Sends under way finish (each within the webhook timeout); one cut short is claimed
+        # under a lease and tried again after a restart.
+        self.lane.wait_idle(timeout=setting(self.container.config,
+                                            "NOTIFY_WEBHOOK_TIMEOUT_SECONDS"))
+
+    def get_dependency(self, worker_ctx: Any) -> WebhookLane:
+        return self.lane
 
 
 def subscription(source: str, event_type: str) -> Any:
@@ -51,6 +68,7 @@ class NotifyService(ServiceBase):
     name = "notify"
     store = NotifyStoreProvider()
     channels = ChannelsProvider()
+    webhook_lane = WebhookLaneProvider()
 
     def _inbox_settings(self) -> InboxSettings:
         return InboxSettings.from_config(self.config)
@@ -83,6 +101,7 @@ class NotifyService(ServiceBase):
     on_repair_reopened = subscription("dispatch", "repair_reopened")
     on_sla_at_risk = subscription("dispatch", "sla_at_risk")
     on_sla_breached = subscription("dispatch", "sla_breached")
+    on_completion_code_locked = subscription("dispatch", "completion_code_locked")
 
     # inbox
 
@@ -126,7 +145,8 @@ class NotifyService(ServiceBase):
         domain.check_may_own_webhooks(who)
         data = load_or_raise(schemas.WebhookCreateSchema(), webhook)
         return webhooks.register(self.store, who, data, insecure_hosts(self.config),
-                                 self.clock.now())
+                                 self.clock.now(),
+                                 setting(self.config, "NOTIFY_WEBHOOKS_PER_ACCOUNT"))
 
     @rpc
     def list_webhooks(self, actor: dict) -> dict:
@@ -189,7 +209,7 @@ class NotifyService(ServiceBase):
             "recovered": delivery.recover_stale(self.store, now),
             "attempted": delivery.send_due(self.store, self.channels,
                                            delivery.RetryPolicy.from_config(self.config), now,
-                                           self.clock.now),
+                                           self.clock.now, self.webhook_lane),
             "notice_inboxes": notices.continue_fan_outs(
                 self.store, setting(self.config, "NOTIFY_NOTICE_BATCH"), now,
                 self._inbox_settings()),

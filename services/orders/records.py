@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from services.common import idempotency
@@ -32,11 +32,43 @@ def new_order(resident_id: str, idempotency_key: str, order: dict[str, Any],
         "reason": None,
         "accept_by": None,
         "history": [history_entry("pending", now, resident_id, None)],
-        "idempotency_key": idempotency.scoped_key(resident_id, idempotency_key),
+        **idempotency.key_fields(resident_id, idempotency_key),
         "fingerprint": idempotency.fingerprint(order),
         "created_at": now,
+        **created_buckets(now),  # lists read the newest first (store.py)
         "updated_at": now,
     }
+
+
+def hour_of(at: datetime) -> int:
+    return int(at.timestamp() // 3600)
+
+
+def day_of(at: datetime) -> int:
+    return int(at.timestamp() // 86400)
+
+
+def month_of(at: datetime) -> int:
+    utc = at.astimezone(UTC)
+    return utc.year * 12 + utc.month - 1
+
+
+def created_buckets(at: datetime) -> dict[str, int]:
+    """Coarse creation times (indexed): a list asks for the last few buckets at a time."""
+    return {"created_hour": hour_of(at), "created_day": day_of(at),
+            "created_month": month_of(at)}
+
+
+def due_minute(at: datetime) -> int:
+    return int(at.timestamp() // 60)
+
+
+def accept_due(to_status: str, accept_by: datetime | None) -> dict[str, Any]:
+    """Set while an order waits for the shop to accept it; cleared when it leaves that state,
+    so the timer's index holds only orders that can still fall due."""
+    if to_status == "confirmed" and accept_by is not None:
+        return {"accept_due_at": accept_by, "accept_due_minute": due_minute(accept_by)}
+    return {"accept_due_at": None, "accept_due_minute": None}
 
 
 def history_entry(status: str, now: datetime, by: str | None, reason: str | None) -> dict:
@@ -59,6 +91,7 @@ def status_change(order: dict[str, Any], to_status: str, now: datetime, by: str 
     """The $set fields and the event for moving ``order`` to ``to_status``."""
     fields = {"status": to_status, "updated_at": now, "reason": reason, **(extra or {})}
     merged = {**order, **fields}
+    fields |= accept_due(to_status, merged.get("accept_by"))
     event = make_event(
         EVENT_FOR_STATUS[to_status],
         {"order_id": order["_id"], "resident_id": order["resident_id"],

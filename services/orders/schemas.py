@@ -83,4 +83,6 @@ class OrderListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
 
 
-OrderPageSchema = page_of(OrderSchema)
+class OrderPageSchema(page_of(OrderSchema)):
+    total_capped = fields.Boolean(
+        metadata={"description": "true: there are more than `total` (lists count no further)"})

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, request
 
 from services.common.config import setting
+from services.gateway import errors as gateway_errors
 from services.web import errors, headers, i18n, session
 from services.web.pages import ALL_PAGES, nav_links
 from services.web.pages.done import done_message
@@ -72,7 +73,15 @@ def mount(app: Flask) -> None:
     app.register_blueprint(docs_blueprint())
     security = headers.security_headers(setting(None, "MAP_TILE_URL"))
 
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def _no_such_page(error: Any) -> Any:
+        # a mistyped page address gets a kind page; the API keeps its JSON error shape
+        if request.path.startswith(("/api/", "/healthz", "/readyz")):
+            return gateway_errors.handle_http_exception(error)
+        return errors.kind_page(error.code)
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
-        session.store_new_seed(response) if g.get("new_csrf_seed") else None
+        session.store_new_seed(response)  # a first visit's CSRF seed, if one was made
         return headers.apply(response, security)

@@ -15,11 +15,12 @@ import secrets
 import time
 from typing import Any
 
+import jwt
 from flask import current_app, g, request
 
 from services.common.auth import AuthError, Principal, verify_token
 from services.common.config import setting
-from services.gateway.security import SESSION_COOKIE  # noqa: E402  (one name for both)
+from services.gateway.security import SESSION_COOKIE  # one name for the API and pages
 
 CSRF_COOKIE = "lc_csrf"
 LANG_COOKIE = "lc_lang"
@@ -82,8 +83,6 @@ def require() -> Principal:
 
 def token_lifetime(token: str) -> int:
     """Seconds until the token expires (the cookie should not outlive it)."""
-    import jwt
-
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     return max(0, int(claims.get("exp", 0) - time.time()))
 

@@ -15,22 +15,21 @@ from urllib.parse import urlsplit
 
 import eventlet
 import pytest
+from playwright.sync_api import expect
 
 from services import demo
 from services.common.broker import temporary_vhost
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: F401
 from tests.conftest import BASE_AMQP, start_system
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 # The accessibility rules the journeys hold every page to: labels, names and contrast.
 AXE_RULES = ["label", "color-contrast", "button-name", "link-name", "select-name",
              "html-has-lang", "document-title", "image-alt"]
-PHONE = {"width": 375, "height": 812}
-DESKTOP = {"width": 1280, "height": 900}
 LOCAL_HOSTS = ("127.0.0.1",)
+# Live changes arrive by the stream or, at the latest, the next poll (WEB_POLL_SECONDS): wait
+# for them with a deadline well past that, on a loaded 2-core machine.
+expect.set_options(timeout=20_000)
 
 
 def pytest_collection_modifyitems(config, items):

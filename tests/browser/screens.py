@@ -21,7 +21,7 @@ from services import demo
 from services.common.broker import temporary_vhost
 from services.common.config import setting
 from services.launcher import start_private
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
 from tests.helpers import ApiClient, wait_for
 
 LI = ("resident-li", "resident")
@@ -126,7 +126,7 @@ def shoot(base_url: str, ids: dict, story: dict, out: Path) -> list[Path]:
                 page.locator(f"path.cell-{h3.latlng_to_cell(home['lat'], home['lng'], 8)}").click()
                 page.locator("#cell-missing").wait_for()
             target = out / f"{name}.png"
-            page.screenshot(path=str(target), full_page=True)
+            page.screenshot(path=str(target), full_page=name != "api-docs")
             written.append(target)
         browser.close()
     return written

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP
+from tests.browser.chromium import DESKTOP
 from tests.helpers import ApiClient
 
 pytestmark = pytest.mark.browser

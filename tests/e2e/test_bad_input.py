@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import jwt
 import pytest
 
 from tests.helpers import assert_error_shape, unique
@@ -148,3 +150,88 @@ def test_the_openapi_document_describes_the_order_endpoints(api):
     post = spec["paths"]["/api/v1/orders"]["post"]
     assert "202" in post["responses"]
     assert "bearerAuth" in spec["components"]["securitySchemes"]
+
+
+# Issue 10, item 7: input Python decodes but nothing downstream can encode or compute.
+
+LONE_SURROGATE = "\ud800"
+
+
+def _surrogate_requests(shop, resident):
+    """One text field per service (the gateway checks every JSON body before any of them)."""
+    order = shop.order_body()
+    order["delivery"]["address"] = "民意街" + LONE_SURROGATE
+    return [
+        ("POST", "/api/v1/merchants", (unique("merchant"), "merchant"), {
+            "name": LONE_SURROGATE, "business_type": "breakfast",
+            "location": {"lat": 30.58, "lng": 114.27}, "address": "x"}),
+        ("POST", f"/api/v1/merchants/{shop.merchant['id']}/products", shop.owner,
+         {"name": "米" + LONE_SURROGATE, "unit": "袋", "price_fen": 100, "stock": 1}),
+        ("POST", "/api/v1/orders", resident, order),
+        ("POST", "/api/v1/repairs", resident, {
+            "skill": "plumbing", "description": LONE_SURROGATE, "address": "民意街12号",
+            "location": {"lat": 30.58, "lng": 114.27}}),
+        ("PUT", "/api/v1/me/notification-preferences", resident,
+         {"timezone": LONE_SURROGATE}),
+        ("POST", "/api/v1/notices", (unique("planner"), "planner"), {
+            LONE_SURROGATE: "a key that is not text"}),
+    ]
+
+
+def test_a_lone_surrogate_in_any_text_field_is_refused_not_a_500(api, shop, resident):
+    for method, path, who, body in _surrogate_requests(shop, resident):
+        r = api.request(method, path, as_=who, json=body, headers=order_headers())
+        error = assert_error_shape(r, 400, "bad_request")
+        assert error["details"], (path, error)
+
+
+@pytest.mark.parametrize("number", [b"9" * 5000, b"-" + b"1" * 4301, b"1" + b"0" * 10_000])
+def test_a_number_with_thousands_of_digits_is_a_400(api, shop, number):
+    body = (b'{"name": "\xe7\xb1\xb3", "unit": "x", "stock": 1, "price_fen": ' + number + b"}")
+    r = api.post(f"/api/v1/merchants/{shop.merchant['id']}/products", as_=shop.owner,
+                 data=body, headers={"Content-Type": "application/json"})
+    assert_error_shape(r, 400, "bad_request")
+
+
+def test_a_request_line_over_8_kb_is_refused_in_the_error_shape(api):
+    r = api.get("/api/v1/business-types?q=" + "x" * 9000)
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert_error_shape(r, 414, "uri_too_long")
+    assert api.get("/healthz").status_code == 200  # the server is fine afterwards
+
+
+def test_too_many_or_too_large_headers_are_refused_in_the_error_shape(api):
+    many = {f"X-Filler-{i}": "1" for i in range(150)}
+    assert_error_shape(api.get("/healthz", headers=many), 431, "header_fields_too_large")
+    assert_error_shape(api.get("/healthz", headers={"X-Big": "x" * 9000}), 431,
+                       "header_fields_too_large")
+
+
+@pytest.mark.parametrize("query", [
+    "from=9999-12-25&to=9999-12-31", "from=0001-01-01", "to=0001-01-01", "to=9999-12-31",
+    "from=0001-01-01&to=9999-12-31",
+])
+def test_dates_at_the_ends_of_the_calendar_are_refused_not_a_500(api, query):
+    r = api.get(f"/api/v1/dispatch/stats?{query}", as_=(unique("dispatcher"), "dispatcher"))
+    error = assert_error_shape(r, 422, "validation_error")
+    assert {"from", "to"} & set(error["details"]), error
+
+
+def test_a_notice_that_has_already_expired_is_refused_with_the_field(api):
+    r = api.post("/api/v1/notices", as_=(unique("planner"), "planner"),
+                 headers=order_headers(), json={
+                     "title": "停水通知", "body": "明日停水。",
+                     "audience": {"communities": ["民意街社区"]},
+                     "expires_at": "2020-01-01T00:00:00+08:00"})
+    assert "expires_at" in assert_error_shape(r, 422, "validation_error")["details"]
+
+
+def test_a_token_whose_subject_spells_a_role_inbox_is_refused(system, api):
+    # Signed with the system's own key, as a careless identity provider might issue it.
+    token = jwt.encode({"sub": "role:dispatcher", "role": "resident", "iss": "lifecircle",
+                        "exp": int(time.time()) + 600}, system.env["LIFECIRCLE_JWT_SECRET"],
+                       algorithm="HS256")
+    r = api.get("/api/v1/notifications", headers={"Authorization": f"Bearer {token}"})
+    assert_error_shape(r, 401, "unauthorized")
+    r = api.post("/api/v1/auth/dev-token", json={"sub": "role:dispatcher", "role": "resident"})
+    assert "sub" in assert_error_shape(r, 422)["details"]

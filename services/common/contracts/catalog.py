@@ -37,3 +37,19 @@ class StockRejected(Contract):
     reason = fields.String(required=True)
     message = fields.String(required=True)
     product_id = fields.String(required=True, allow_none=True)
+
+
+# Changes to what the catalog shows the public, so that copies elsewhere (the gateway's read
+# cache) can be refreshed. They say what changed, not the new state: a reader asks again.
+@contract("product_changed")
+class ProductChanged(Contract):
+    product_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    change = fields.String(required=True,
+                           validate=validate.OneOf(["created", "updated", "deleted"]))
+
+
+@contract("merchant_changed")
+class MerchantChanged(Contract):
+    merchant_id = fields.String(required=True)
+    change = fields.String(required=True, validate=validate.OneOf(["created", "updated"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import fields, validate
 
-from services.common.auth import ROLES, issue_token
+from services.common.auth import ROLES, SUBJECT_PATTERN, issue_token
 from services.common.schemas import Strict
 from services.gateway.api import ApiBlueprint
 from services.gateway.errors import ApiError
@@ -14,7 +14,8 @@ blp = ApiBlueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tok
 
 
 class DevTokenRequestSchema(Strict):
-    sub = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.:@-]{1,64}$"),
+    sub = fields.String(required=True,
+                        validate=[validate.Regexp(SUBJECT_PATTERN), validate.Length(max=64)],
                         metadata={"example": "resident-li"})
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import g
+from nameko.exceptions import deserialize_to_instance
 
 from services.common.schemas import LocationSchema
-from services.dispatch import schemas
+from services.dispatch import domain, schemas
 from services.gateway.api import ApiBlueprint, IdempotencyHeaderSchema
 from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
@@ -15,6 +16,11 @@ blp = ApiBlueprint("dispatch", __name__, url_prefix="/api/v1",
 
 
 rpc = service("dispatch")
+
+# The dispatch domain's refusals arrive over RPC as themselves, and so get their own status
+# and error code in the one error shape.
+for _refusal in domain.REFUSALS:
+    deserialize_to_instance(_refusal)
 
 
 # ------------------------------------------------------------------ technicians
@@ -151,35 +157,40 @@ def assign(body, repair_id):
                technician_id=body["technician_id"])
 
 
-def _action_view(path: str, action: str, role: str, schema: type | None, summary: str):
+def _move_view(action: str, move: domain.Move):
+    """POST /repairs/{id}/<action, with dashes>: a move a person makes, from the domain's
+    transition table (who makes it, what it says) and its body schema, if any."""
+    schema = schemas.MOVE_SCHEMAS.get(action)
+
     def view(body=None, repair_id=None):
         g.correlation_id = repair_id
         payload = schema().dump(body) if schema is not None and body is not None else {}
         return rpc("act", actor=actor(), repair_id=repair_id, action=action, body=payload)
 
     view.__name__ = f"repair_{action}"
-    view.__doc__ = summary
+    view.__doc__ = move.says
     wrapped = blp.response(200, schemas.RepairSchema)(view)
     if schema is not None:
         wrapped = blp.arguments(schema)(wrapped)
     wrapped = blp.doc(security=BEARER)(wrapped)
-    wrapped = requires(role)(wrapped)
-    return blp.route(f"/repairs/<id:repair_id>/{path}", methods=["POST"],
+    wrapped = requires(move.by)(wrapped)
+    return blp.route(f"/repairs/<id:repair_id>/{action.replace('_', '-')}", methods=["POST"],
                      endpoint=f"repair_{action}")(wrapped)
 
 
-_action_view("accept", "accept", "technician", None, "Accept the job (assigned technician).")
-_action_view("decline", "decline", "technician", schemas.ReasonRequiredSchema,
-             "Hand the job back with a reason (assigned technician).")
-_action_view("arrive", "arrive", "technician", None, "You are at the door.")
-_action_view("complete", "complete", "technician", schemas.CompleteSchema,
-             "Close the job with the resident's code, a resolution note and parts used.")
-_action_view("cannot-fix", "cannot_fix", "technician", schemas.ReasonRequiredSchema,
-             "You cannot fix it: the job reopens for another technician.")
-_action_view("cancel", "cancel", "resident", schemas.CancelSchema,
-             "Cancel before the technician arrives (resident).")
-_action_view("rate", "rate", "resident", schemas.RateSchema,
-             "Rate the finished job 1-5 with a comment, once (resident).")
+for _action, _move in domain.PERSON_MOVES.items():
+    _move_view(_action, _move)
+
+
+@blp.route("/repairs/<id:repair_id>/new-code", methods=["POST"])
+@requires("resident")
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.RepairSchema)
+def new_completion_code(repair_id):
+    """Issue a new completion code (the reporting resident, while the job is active). After
+    too many wrong codes the job is locked; a new code unlocks it."""
+    g.correlation_id = repair_id
+    return rpc("new_completion_code", actor=actor(), repair_id=repair_id)
 
 
 # ------------------------------------------------------------------ dispatch

@@ -3,83 +3,18 @@ view of channel deliveries."""
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from flask import current_app, request
 
-from flask import Response, current_app, request
-
-from services.common.config import setting
 from services.common.schemas import PageArgs
+from services.gateway import streams
 from services.gateway.api import ApiBlueprint
 from services.gateway.errors import ApiError
 from services.gateway.rpc import service
 from services.gateway.security import BEARER, actor, requires
-from services.notify import schemas, stream
+from services.notify import schemas
 
 blp = ApiBlueprint("notifications", __name__, url_prefix="/api/v1",
                    description="Notifications")
-
-
-@dataclass(frozen=True)
-class LiveStreams:
-    """Each live stream holds one gunicorn thread while open, so a worker serves at most
-    ``max_streams`` of them (503 beyond), and every stream ends after ``lifetime_s`` (the
-    client reconnects with Last-Event-ID). See docs/notifications.md."""
-
-    max_streams: int
-    lifetime_s: float
-    poll_s: float
-    heartbeat_s: float
-    slots: threading.BoundedSemaphore = field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "slots", threading.BoundedSemaphore(self.max_streams))
-
-    @classmethod
-    def from_settings(cls) -> LiveStreams:
-        return cls(setting(None, "NOTIFY_SSE_MAX_STREAMS"),
-                   setting(None, "NOTIFY_SSE_LIFETIME_SECONDS"),
-                   setting(None, "NOTIFY_SSE_POLL_SECONDS"),
-                   setting(None, "NOTIFY_SSE_HEARTBEAT_SECONDS"))
-
-    def respond(self, fetch: stream.Fetch, last_event_id: int | None) -> Response:
-        """A text/event-stream response that holds one slot until it ends or closes."""
-        if not self.slots.acquire(blocking=False):
-            raise ApiError(503, "too_many_streams", "too many live streams on this server; "
-                           "retry shortly", headers={"Retry-After": "5"})
-        released = threading.Event()
-
-        def release() -> None:
-            if not released.is_set():
-                released.set()
-                self.slots.release()
-
-        def body():
-            try:
-                yield from stream.events(
-                    fetch, last_event_id, lifetime_s=self.lifetime_s, poll_s=self.poll_s,
-                    heartbeat_s=self.heartbeat_s,
-                    on_error=lambda exc: getattr(exc, "message", "the service is unavailable"))
-            finally:
-                release()
-
-        try:
-            # No request context is kept: the generator uses only what it was given.
-            response = Response(body(), mimetype="text/event-stream")
-        except Exception:
-            release()
-            raise
-        response.call_on_close(release)
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
-        return response
-
-
-@blp.record_once
-def _read_stream_settings(state) -> None:
-    """Settings are read when the app is made (not when this module is imported)."""
-    state.app.extensions["notify_streams"] = LiveStreams.from_settings()
-
 
 rpc = service("notify")
 
@@ -126,11 +61,17 @@ def notification_stream(headers):
     if "text/event-stream" not in request.headers.get("Accept", ""):
         raise ApiError(406, "not_acceptable", "this is a server-sent event stream; send "
                        "Accept: text/event-stream")
-    who, client = actor(), current_app.config["RPC"]
+    who = actor()
+    client = current_app.config["RPC"]
+
+    def fetch(after):
+        return client.call("notify", "notifications_since", actor=who, after=after)
+
+    # Limits, hang-up detection and shutdown: services/gateway/streams.py.
     last = headers.get("last_event_id")
-    return current_app.extensions["notify_streams"].respond(
-        lambda after: client.call("notify", "notifications_since", actor=who, after=after),
-        int(last) if last is not None else None)
+    return streams.serve(current_app.config["STREAMS"], current_app.config["STREAM_SETTINGS"],
+                         who["sub"], int(last) if last is not None else None, fetch,
+                         request.environ.get("gunicorn.socket"))
 
 
 @blp.route("/me/notification-preferences")

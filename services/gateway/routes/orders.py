@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
 
 from services.gateway.api import ApiBlueprint, IdempotencyHeaderSchema
 from services.gateway.rpc import service
@@ -21,9 +21,14 @@ rpc = service("orders")
 @blp.arguments(schemas.OrderCreateSchema)
 @blp.response(202, schemas.OrderSchema)
 def place_order(headers, body):
-    """Order home delivery. Answers 202 with status pending; the shop's stock decides next."""
+    """Order home delivery. Answers 202 with status pending; the shop's stock decides next.
+    503 ``overloaded`` while earlier orders wait too long for their answer (retry later)."""
+    backlog = current_app.config["ORDER_BACKLOG"]
+    backlog.check()
     result = rpc("place_order", actor=actor(), idempotency_key=headers["key"], order=body)
     g.correlation_id = result["order"]["id"]
+    if result["created"]:
+        backlog.accepted(result["order"]["id"])
     return result["order"]
 
 

@@ -20,6 +20,9 @@ class Deliveries:
     def ensure_indexes(self) -> None:
         self.collection.create_index("status")
         self.collection.create_index("recipient_id")
+        # The sender finds due deliveries by status and time; the admin list pages by status.
+        self.collection.create_index([("status", 1), ("next_attempt_at", 1)])
+        self.collection.create_index([("status", 1), ("updated_at", -1)])
 
     def add(self, doc: dict[str, Any]) -> bool:
         try:
@@ -34,7 +37,8 @@ class Deliveries:
             return []
         version = self._next_due.version
         due, later = [], None
-        for doc in self.collection.find({"status": "pending"}, {"next_attempt_at": 1}):
+        for doc in self.collection.find({"status": "pending"},
+                                        {"next_attempt_at": 1, "channel": 1, "to": 1}):
             if doc["next_attempt_at"] <= now and len(due) < limit:
                 due.append(doc)
             else:
@@ -42,6 +46,12 @@ class Deliveries:
         # What is returned is either sent or rescheduled (record_attempt notes the new time).
         self._next_due.settle(version, later, complete=len(due) < limit)
         return due
+
+    def postpone(self, delivery_id: str, until: datetime) -> None:
+        """A pending delivery steps aside until ``until`` (no attempt is spent)."""
+        self.collection.update_one({"_id": delivery_id, "status": "pending"},
+                                   {"$set": {"next_attempt_at": until}})
+        self._next_due.note(until)
 
     def claim(self, delivery_id: str, now: datetime, lease: timedelta) -> dict | None:
         """Take a due delivery for sending; None if another worker took it first."""

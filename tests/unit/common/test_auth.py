@@ -63,3 +63,42 @@ def test_production_tokens_are_verified_with_the_identity_providers_public_key()
         "not-the-key-" * 4, algorithm="HS256")
     with pytest.raises(AuthError):
         verify_token(settings, forged)
+
+
+@pytest.mark.parametrize("sub", ["role:dispatcher", "role:admin", "a:b", "li li", "李", "x\n",
+                                 "x" * 129])
+def test_a_subject_outside_the_allowed_characters_is_refused(sub):
+    # ":" would let a person's subject spell a name services build (the "role:" inboxes).
+    with pytest.raises(AuthError, match="subject"):
+        verify_token(SETTINGS, jwt.encode(claims(sub=sub), "s" * 40, algorithm="HS256"))
+    with pytest.raises(ValueError):
+        issue_token(SETTINGS, sub, "resident")
+
+
+@pytest.mark.parametrize("sub", ["li", "auth0|5f1e", "li.wei@example.com", "u_1-2+3"])
+def test_identity_provider_subjects_are_accepted(sub):
+    token = jwt.encode(claims(sub=sub), "s" * 40, algorithm="HS256")
+    assert verify_token(SETTINGS, token).sub == sub
+
+
+AUDIENCE = TokenSettings(secret="s" * 40, public_key=None, algorithm="HS256",
+                         issuer="lifecircle", dev_tokens=True, ttl_seconds=600,
+                         audience="lifecircle-api")
+
+
+def test_with_an_audience_configured_a_token_must_name_it():
+    good = jwt.encode(claims(aud="lifecircle-api"), "s" * 40, algorithm="HS256")
+    assert verify_token(AUDIENCE, good).sub == "li"
+    assert verify_token(AUDIENCE, issue_token(AUDIENCE, "li", "resident")).sub == "li"
+    for token in (jwt.encode(claims(aud="billing-api"), "s" * 40, algorithm="HS256"),
+                  jwt.encode(claims(), "s" * 40, algorithm="HS256")):
+        with pytest.raises(AuthError):
+            verify_token(AUDIENCE, token)
+
+
+def test_the_audience_is_a_setting(monkeypatch):
+    monkeypatch.setenv("LIFECIRCLE_JWT_SECRET", "s" * 40)
+    monkeypatch.setenv("LIFECIRCLE_JWT_AUDIENCE", "lifecircle-api")
+    assert TokenSettings.from_env().audience == "lifecircle-api"
+    monkeypatch.delenv("LIFECIRCLE_JWT_AUDIENCE")
+    assert TokenSettings.from_env().audience is None

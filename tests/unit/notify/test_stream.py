@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from services.common.config import setting
 from services.notify import stream
 
 
@@ -90,23 +89,26 @@ def _gateway(monkeypatch):
             return {"cursor": 7, "items": []}
 
     app.config["RPC"] = FakeRpc()
-    headers = {"Authorization": f"Bearer {issue_token(tokens, 'resident-li', 'resident')}",
-               "Accept": "text/event-stream"}
+    def headers(sub="resident-li"):
+        return {"Authorization": f"Bearer {issue_token(tokens, sub, 'resident')}",
+                "Accept": "text/event-stream"}
+
     return app, headers
 
 
 def test_a_worker_serves_a_bounded_number_of_streams_and_refuses_more_with_503(monkeypatch):
     app, headers = _gateway(monkeypatch)
     client = app.test_client()
-    open_streams = [client.get("/api/v1/notifications/stream", headers=headers, buffered=False)
-                    for _ in range(setting(None, "NOTIFY_SSE_MAX_STREAMS"))]
+    limit = app.config["STREAMS"].max_streams
+    open_streams = [client.get("/api/v1/notifications/stream", headers=headers(f"r{i}"),
+                               buffered=False) for i in range(limit)]
     assert all(r.status_code == 200 for r in open_streams)
-    refused = client.get("/api/v1/notifications/stream", headers=headers)
+    refused = client.get("/api/v1/notifications/stream", headers=headers("one-more"))
     assert refused.status_code == 503 and refused.json["error"]["code"] == "too_many_streams"
     assert refused.headers["Retry-After"]
     for response in open_streams:
         response.close()  # a closed stream gives its slot back
-    again = client.get("/api/v1/notifications/stream", headers=headers)
+    again = client.get("/api/v1/notifications/stream", headers=headers())
     assert again.status_code == 200
     body = again.get_data(as_text=True)
     assert "event: ready" in body and "id: 7" in body and "event: bye" in body

@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var seen = null;
+  var arrived = [];
   var soundOn = false;
   var chime = null;
 
@@ -28,7 +29,9 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     if (!event.detail.target || event.detail.target.id !== "incoming" || seen === null) { return; }
     var fresh = ids().filter(function (id) { return seen.indexOf(id) === -1; });
-    fresh.forEach(function (id) {
+    arrived = arrived.concat(fresh);
+    // every refresh re-renders the list: keep marking what arrived while the page was open
+    arrived.forEach(function (id) {
       var el = document.querySelector('[data-order-id="' + id + '"]');
       if (el) { el.classList.add("new-order"); }
     });

@@ -1,15 +1,33 @@
-"""Weekly opening hours.
+"""Weekly hours: a merchant's opening hours and a technician's shifts, one rule for both.
 
 Format: {"mon": [["07:00", "21:00"]], ..., "sun": [["22:00", "02:00"]]}
 
-* Each day maps to a list of [open, close] intervals in the merchant's local wall-clock time.
+Decided on purpose (catalog and dispatch used to differ; tests/unit/common/test_hours.py):
+
+* Each day maps to a list of [open, close] intervals in the city's local wall-clock time
+  (the CITY_TZ setting; every caller passes it, there is no default zone here).
 * An interval includes its open minute and excludes its close minute.
 * close <= open means the interval runs past midnight into the next day ("22:00"-"02:00" on
-  Saturday covers Sat 22:00 to Sun 01:59).  Consequently "09:00"-"09:00" means 24 hours from
-  09:00.  "24:00" is only allowed as a close time; "00:00"-"24:00" is all day.
-* A missing day (or an empty list) means closed that day.
-* hours=None means the merchant gave no hours at all.  We treat that as open: the platform
-  should not hide a merchant because of missing data (the UI can label it "hours unknown").
+  Saturday covers Sat 22:00 to Sun 01:59). Consequently "09:00"-"09:00" means 24 hours from
+  09:00, and "00:00"-"00:00" is the whole day.
+* "24:00" is the midnight that ends the day: allowed only as a close time, so "00:00"-"24:00"
+  is all day and "18:00"-"24:00" ends at midnight without spilling into the next day.
+* A missing day (or an empty list) means closed / off that day; {} is closed all week.
+* None means no hours were given at all: treated as open / always on shift. The platform
+  should not hide a merchant or idle a technician because of missing data.
+* Days are the English three-letter names, any case ("Mon" is "mon"); a day given twice
+  (in two cases) is an error. Times are "H:MM" or "HH:MM"; validation returns them
+  normalised: days lower-case in week order, times "HH:MM", intervals sorted.
+* At most MAX_INTERVALS_PER_DAY intervals a day, and a day's intervals may not overlap;
+  only its last one may run past midnight. Overlaps are almost always typos: refuse, never
+  guess. (The spill of one day into the next is not checked against the next day.)
+* The instant asked about must be timezone-aware; code holding naive UTC datetimes (as
+  pymongo returns them) converts with services.common.times.as_utc first.
+* validate_hours checks the whole week; is_open reads only the day asked about and the day
+  before (it is asked about every technician in a ranking, every shop near a resident), so
+  it refuses malformed hours there with ValueError. Callers decide whether that means
+  "closed" (a technician with broken shifts is not offered jobs) or an error. Hours are
+  validated when they are stored, so this is about old or hand-made data.
 """
 
 from __future__ import annotations
@@ -21,7 +39,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_TZ = "Asia/Shanghai"
 MAX_INTERVALS_PER_DAY = 8  # guards against junk input; real shops have 1-3 (lunch break)
 
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -84,6 +101,27 @@ def _parse(hours: Any) -> dict[str, list[tuple[int, int]]]:
     return out
 
 
+_DAY_SET = frozenset(DAYS)
+_REMEMBERED: dict[str, list[tuple[int, int]]] = {}
+_REMEMBER_AT_MOST = 4096
+
+
+def _day_intervals(day: str, raw: Any) -> list[tuple[int, int]]:
+    """One day's intervals parsed, remembered per distinct list (keyed by its repr, quick
+    and exact for JSON-like data): a ranking asks about hundreds of technicians' shifts and
+    near-me about every shop's hours, and parsing is most of the cost of the question."""
+    if raw is None:
+        return []
+    key = repr(raw)
+    parsed = _REMEMBERED.get(key)
+    if parsed is None:
+        parsed = _parse({day: raw})[day]  # raises for a malformed day: never remembered
+        if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+            _REMEMBERED.clear()
+        _REMEMBERED[key] = parsed
+    return parsed
+
+
 def validate_hours(hours: Any) -> dict[str, list[list[str]]] | None:
     """Validate and normalise hours: days lower-cased and in week order, times zero-padded
     'HH:MM', intervals sorted by opening time.  None passes through (no hours given)."""
@@ -93,8 +131,8 @@ def validate_hours(hours: Any) -> dict[str, list[list[str]]] | None:
     return {day: [[_fmt(s), _fmt(e)] for s, e in parsed[day]] for day in DAYS if day in parsed}
 
 
-def is_open(hours: Any, at: datetime, tz: str = DEFAULT_TZ) -> bool:
-    """Is the merchant open at instant `at` (tz-aware), judged in the city's time zone `tz`?"""
+def is_open(hours: Any, at: datetime, tz: str) -> bool:
+    """Is `at` (an aware instant) inside the weekly hours, judged in the time zone `tz`?"""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("at must be timezone-aware (e.g. datetime.now(timezone.utc))")
     if hours is None:
@@ -105,14 +143,19 @@ def is_open(hours: Any, at: datetime, tz: str = DEFAULT_TZ) -> bool:
         raise ValueError(f"unknown time zone {tz!r}") from exc
     local = at.astimezone(zone)
     minute = local.hour * 60 + local.minute
-    parsed = _parse(hours)
     today = DAYS[local.weekday()]
     yesterday = DAYS[(local.weekday() - 1) % 7]
-    for start, end in parsed.get(today, ()):
+    if isinstance(hours, dict) and hours.keys() <= _DAY_SET:  # the stored, normalised form
+        todays = _day_intervals(today, hours.get(today))
+        yesterdays = _day_intervals(yesterday, hours.get(yesterday))
+    else:  # anything else is read (or refused) whole
+        parsed = _parse(hours)
+        todays, yesterdays = parsed.get(today, []), parsed.get(yesterday, [])
+    for start, end in todays:
         if end > start:
             if start <= minute < end:
                 return True
         elif minute >= start:  # overnight interval, the part before midnight
             return True
     # Tail of yesterday's overnight intervals (close <= open), which runs until `close` today.
-    return any(end <= start and minute < end for start, end in parsed.get(yesterday, ()))
+    return any(end <= start and minute < end for start, end in yesterdays)

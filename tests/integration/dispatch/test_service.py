@@ -17,7 +17,7 @@ from nameko.testing.services import entrypoint_hook
 from services.common.broker import temporary_vhost
 from services.common.config import setting
 from services.common.contracts.dispatch import REPAIR_EVENT_TYPES
-from services.common.errors import Conflict
+from services.common.errors import Conflict, InvalidInput
 from services.common.events import new_id
 from services.dispatch.service import DispatchService
 from tests.helpers import unique, wait_for
@@ -72,11 +72,11 @@ class Harness:
             "home": north_of(HOME, metres_away), "travel_mode": "walking",
             "status": "available"})
 
-    def report(self, resident: str, skill: str = "plumbing") -> dict:
+    def report(self, resident: str, skill: str = "plumbing", location: dict = HOME) -> dict:
         result = self.call("request_repair", actor={"sub": resident, "role": "resident"},
                            idempotency_key=unique("key"),
                            repair={"skill": skill, "description": "the kitchen tap leaks",
-                                   "address": "民意街12号", "location": HOME})
+                                   "address": "民意街12号", "location": location})
         return result["repair"]
 
     def repair(self, repair_id: str) -> dict:
@@ -171,8 +171,18 @@ def test_one_technician_is_never_booked_for_two_repairs_at_once(make_dispatch):
     assert svc.tech_doc(tech["id"])["current_repair_id"] == assigned[0]["id"]
 
 
-def test_a_declined_job_is_automatically_offered_to_the_next_best_technician(make_dispatch):
-    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="all")
+# The automatic assigner under each policy the service offers (docs/dispatch.md): "batched"
+# matches on its own timer, here every 0.2 s so the tests need not wait for 30.
+POLICIES = [pytest.param({}, id="ranking"),
+            pytest.param({"DISPATCH_POLICY": "nearest"}, id="nearest"),
+            pytest.param({"DISPATCH_POLICY": "batched", "DISPATCH_BATCH_SECONDS": 0.2},
+                         id="batched")]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_declined_job_is_automatically_offered_to_the_next_best_technician(make_dispatch,
+                                                                            policy):
+    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="all", **policy)
     near = svc.technician(150)
     far = svc.technician(900)
     repair = svc.report(unique("resident"))
@@ -190,8 +200,9 @@ def test_a_declined_job_is_automatically_offered_to_the_next_best_technician(mak
     assert svc.tech_doc(near["id"])["current_repair_id"] is None
 
 
-def test_a_job_not_accepted_in_time_goes_to_the_next_technician(make_dispatch):
-    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="plumbing")
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_job_not_accepted_in_time_goes_to_the_next_technician(make_dispatch, policy):
+    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="plumbing", **policy)
     slow = svc.technician(150)
     other = svc.technician(900)
     repair = svc.report(unique("resident"))
@@ -211,12 +222,43 @@ def test_a_job_not_accepted_in_time_goes_to_the_next_technician(make_dispatch):
     assert "accept timeout" in history
 
 
-def test_automatic_assignment_is_off_unless_configured(make_dispatch):
-    svc = make_dispatch()
+@pytest.mark.parametrize("policy", POLICIES)
+def test_automatic_assignment_is_off_unless_configured(make_dispatch, policy):
+    svc = make_dispatch(**policy)
     svc.technician(150)
     repair = svc.report(unique("resident"))
     svc.call("sweep")
+    svc.call("match")
     assert svc.repair(repair["id"])["status"] == "open"
+
+
+@pytest.mark.parametrize(("policy", "expected"), [
+    ("ranking", {"first": "close", "second": "far"}),
+    ("batched", {"first": "far", "second": "close"})])
+def test_batched_matching_reaches_two_repairs_in_time_where_one_at_a_time_cannot(
+        make_dispatch, policy, expected):
+    # "close" (500 m north, walking) is the nearest for both repairs; "far" (600 m south)
+    # reaches the first in 10.4 min but the second, 1 km north, only in 27.7.
+    svc = make_dispatch(DISPATCH_AUTO_ASSIGN="all", DISPATCH_POLICY=policy,
+                        DISPATCH_BATCH_SECONDS=3600)  # rounds only when the test calls one
+    techs = {"close": svc.technician(500)["id"], "far": svc.technician(-600)["id"]}
+    first = svc.report(unique("resident"))
+    if policy == "ranking":
+        wait_for(lambda: svc.repair(first["id"])["status"] == "assigned", what="assignment")
+    second = svc.report(unique("resident"), location=north_of(HOME, 1000))
+    if policy == "batched":
+        assert svc.call("match") == 2
+    wait_for(lambda: svc.repair(second["id"])["status"] == "assigned", what="assignment")
+    got = {name: svc.repair(r["id"])["technician_id"]
+           for name, r in (("first", first), ("second", second))}
+    assert got == {name: techs[who] for name, who in expected.items()}
+    if policy == "batched":
+        assert all(svc.repair(r["id"])["eta_minutes"] <= 15 for r in (first, second))
+
+
+def test_the_service_refuses_to_start_with_an_unknown_policy(make_dispatch):
+    with pytest.raises(ValueError, match="unknown dispatch policy"):
+        make_dispatch(DISPATCH_POLICY="batched_reposition")
 
 
 def breached_once(seen: list[dict], repair_id: str, event_type: str) -> dict:
@@ -340,8 +382,8 @@ def test_the_cell_search_finds_exactly_who_a_full_scan_would_rank(tmp_path):
     from bench.dispatch import random_point, technician_doc
     from services.common.store import open_database
     from services.dispatch import domain
+    from services.dispatch.assignment import rank_nearby
     from services.dispatch.schemas import SKILL_CODES
-    from services.dispatch.service import rank_nearby
     from services.dispatch.store import DispatchStore
 
     rng = random.Random(4)
@@ -357,10 +399,38 @@ def test_the_cell_search_finds_exactly_who_a_full_scan_would_rank(tmp_path):
         for _ in range(40):
             repair = {"_id": "rep", "skill": rng.choice(SKILL_CODES),
                       "location": random_point(rng, 20.0)}
-            found, _, _ = rank_nearby(store, repair, now, 30.0)
+            found, _, _ = rank_nearby(store, repair, now, max_eta_minutes=30.0,
+                                      tz="Asia/Shanghai")
             free = [t for t in everyone if not t["current_repair_id"]]
-            full = [c for c in domain.rank_candidates(repair, free, now)
+            full = [c for c in domain.rank_candidates(repair, free, now, tz="Asia/Shanghai")
                     if c["eta_minutes"] <= 30.0]
             assert [c["technician_id"] for c in found] == [c["technician_id"] for c in full]
     finally:
         database.close()
+
+
+def test_the_wrong_code_that_uses_the_last_attempt_locks_once_with_its_event(
+        make_dispatch, collector):
+    svc = make_dispatch()
+    tech = svc.technician(200)
+    who = {"sub": tech["sub"], "role": "technician"}
+    repair = svc.report(unique("resident"))
+    svc.call("assign", actor=DISPATCHER, repair_id=repair["id"], technician_id=tech["id"])
+    for action in ("accept", "arrive"):
+        svc.call("act", actor=who, repair_id=repair["id"], action=action)
+    code = svc.repair(repair["id"])["completion_code"]
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    body = {"code": wrong, "resolution": "x", "parts_used": []}
+    for _ in range(4):
+        with pytest.raises(InvalidInput):
+            svc.call("act", actor=who, repair_id=repair["id"], action="complete", body=body)
+    for _ in range(2):
+        with pytest.raises(Conflict) as refused:
+            svc.call("act", actor=who, repair_id=repair["id"], action="complete", body=body)
+        assert refused.value.error_code == "code_locked"
+    doc = svc.repair(repair["id"])
+    assert doc["code_locked"] is True and doc["code_attempts"] == 5
+    assert doc["history"][-1]["note"].startswith("locked after")
+    locked = wait_for(lambda: events_of(collector, repair["id"], "completion_code_locked"),
+                      what="the completion_code_locked event")
+    assert len(locked) == 1 and locked[0]["data"]["status"] == "arrived"

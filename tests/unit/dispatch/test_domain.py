@@ -11,6 +11,7 @@ import pytest
 
 from services.dispatch import domain as d
 
+TZ = "Asia/Shanghai"  # the city these tests are set in (CITY_TZ)
 # Monday 2024-05-06 12:00 in Asia/Shanghai.
 NOW = datetime(2024, 5, 6, 4, 0, tzinfo=UTC)
 HERE = {"lat": 31.2304, "lng": 121.4737}
@@ -52,7 +53,7 @@ def ids(ranked: list[dict]) -> list[str]:
 def test_a_nearer_technician_without_the_skill_is_never_picked() -> None:
     near = tech("near", skills=["plumbing"], location=at(0.0005))
     far = tech("far", location=at(0.02))
-    ranked, excluded = d.rank_with_exclusions(REQUEST, [near, far], NOW)
+    ranked, excluded = d.rank_with_exclusions(REQUEST, [near, far], NOW, tz=TZ)
     assert ids(ranked) == ["far"]
     assert excluded == [
         {"technician_id": "near", "name": "Tech near", "reasons": ["lacks skill electrical"]}
@@ -69,7 +70,7 @@ def test_off_shift_offline_and_busy_technicians_are_never_ranked() -> None:
         tech("onsite", status="on_site", location=at(0.001)),
         tech("ok", location=at(0.03)),
     ]
-    ranked, excluded = d.rank_with_exclusions(REQUEST, techs, NOW)
+    ranked, excluded = d.rank_with_exclusions(REQUEST, techs, NOW, tz=TZ)
     assert ids(ranked) == ["ok"]
     why = {e["technician_id"]: e["reasons"] for e in excluded}
     assert why == {
@@ -88,7 +89,7 @@ def test_equal_eta_breaks_by_load_then_rating_then_id() -> None:
         tech("b", active_jobs=1, rating_avg=3.0),
         tech("a", active_jobs=0, rating_avg=4.0),
     ]
-    ranked = d.rank_candidates(REQUEST, techs, NOW)
+    ranked = d.rank_candidates(REQUEST, techs, NOW, tz=TZ)
     assert len({r["eta_minutes"] for r in ranked}) == 1
     assert ids(ranked) == ["c", "a", "d", "b", "e"]
     assert [r["rank"] for r in ranked] == [1, 2, 3, 4, 5]
@@ -98,7 +99,7 @@ def test_near_equal_etas_tie_after_rounding_so_load_decides() -> None:
     # ~1 m apart: same ETA to 0.1 min, so the idle technician wins despite being farther.
     nearer_busy = tech("busy", location=at(0.005), active_jobs=3)
     farther_idle = tech("idle", location=at(0.00501), active_jobs=0)
-    ranked = d.rank_candidates(REQUEST, [nearer_busy, farther_idle], NOW)
+    ranked = d.rank_candidates(REQUEST, [nearer_busy, farther_idle], NOW, tz=TZ)
     assert ranked[0]["distance_m"] > ranked[1]["distance_m"]
     assert ranked[0]["eta_minutes"] == ranked[1]["eta_minutes"]
     assert ids(ranked) == ["idle", "busy"]
@@ -110,7 +111,7 @@ def test_an_unrated_technician_ranks_after_any_rated_one_on_ties() -> None:
         tech("low", rating_avg=1.0, rating_count=3),
         tech("phantom", rating_avg=5.0, rating_count=0),  # avg without ratings = unrated
     ]
-    ranked = d.rank_candidates(REQUEST, techs, NOW)
+    ranked = d.rank_candidates(REQUEST, techs, NOW, tz=TZ)
     assert ids(ranked) == ["low", "new", "phantom"]
     assert ranked[2]["rating_avg"] is None
     assert "not yet rated" in ranked[1]["reasons"]
@@ -119,7 +120,7 @@ def test_an_unrated_technician_ranks_after_any_rated_one_on_ties() -> None:
 def test_ebike_is_faster_than_walking_at_the_same_distance() -> None:
     walker = tech("walker", travel_mode="walking", location=at(0.01))
     rider = tech("rider", travel_mode="ebike", location=at(0.01))
-    ranked = d.rank_candidates(REQUEST, [walker, rider], NOW)
+    ranked = d.rank_candidates(REQUEST, [walker, rider], NOW, tz=TZ)
     assert ids(ranked) == ["rider", "walker"]
     assert ranked[0]["distance_m"] == ranked[1]["distance_m"]
     assert 1100 <= ranked[0]["distance_m"] <= 1125  # 0.01 deg latitude ~ 1.11 km
@@ -131,23 +132,24 @@ def test_ebike_is_faster_than_walking_at_the_same_distance() -> None:
 def test_a_far_ebike_can_beat_a_nearer_walker() -> None:
     walker = tech("walker", travel_mode="walking", location=at(0.005))
     rider = tech("rider", travel_mode="ebike", location=at(0.012))
-    assert ids(d.rank_candidates(REQUEST, [walker, rider], NOW)) == ["rider", "walker"]
+    assert ids(d.rank_candidates(REQUEST, [walker, rider], NOW, tz=TZ)) == ["rider", "walker"]
 
 
 def test_home_is_used_when_current_location_is_missing() -> None:
     t = tech("h", location=None, home=at(0.01))
-    ranked = d.rank_candidates(REQUEST, [t], NOW)
+    ranked = d.rank_candidates(REQUEST, [t], NOW, tz=TZ)
     assert 1100 <= ranked[0]["distance_m"] <= 1125
     nowhere = tech("x", location=None)
-    assert d.rank_with_exclusions(REQUEST, [nowhere], NOW)[1][0]["reasons"] == ["no location"]
+    excluded = d.rank_with_exclusions(REQUEST, [nowhere], NOW, tz=TZ)[1]
+    assert excluded[0]["reasons"] == ["no location"]
 
 
 def test_each_result_explains_its_rank_in_human_readable_reasons() -> None:
     t = tech("t", location=at(0.01), active_jobs=2, rating_avg=4.8, rating_count=12)
-    row = d.rank_candidates(REQUEST, [t], NOW)[0]
+    row = d.rank_candidates(REQUEST, [t], NOW, tz=TZ)[0]
     assert row["reasons"] == ["ETA 5.8 min by e-bike (1.1 km)", "2 active jobs", "rating 4.8 (12)"]
     walk = tech("w", travel_mode="walking", location=at(0.002), active_jobs=1)
-    assert d.rank_candidates(REQUEST, [walk], NOW)[0]["reasons"][:2] == [
+    assert d.rank_candidates(REQUEST, [walk], NOW, tz=TZ)[0]["reasons"][:2] == [
         "ETA 3.9 min on foot (222 m)",
         "1 active job",
     ]
@@ -156,14 +158,14 @@ def test_each_result_explains_its_rank_in_human_readable_reasons() -> None:
 def test_unknown_travel_mode_is_excluded_and_missing_mode_assumes_walking() -> None:
     car = tech("car", travel_mode="car")
     missing = tech("m", travel_mode=None, location=at(0.01))
-    ranked, excluded = d.rank_with_exclusions(REQUEST, [car, missing], NOW)
+    ranked, excluded = d.rank_with_exclusions(REQUEST, [car, missing], NOW, tz=TZ)
     assert excluded[0]["reasons"] == ["unknown travel_mode 'car'"]
     assert ranked[0]["travel_mode"] == "walking"
 
 
 def test_pick_for_auto_assign_skips_busy_ids_and_respects_max_eta() -> None:
     ranked = d.rank_candidates(
-        REQUEST, [tech("a", location=at(0.001)), tech("b", location=at(0.03))], NOW
+        REQUEST, [tech("a", location=at(0.001)), tech("b", location=at(0.03))], NOW, tz=TZ
     )
     assert d.pick_for_auto_assign(ranked, {"a"})["technician_id"] == "b"
     assert d.pick_for_auto_assign(ranked, {"a", "b"}) is None
@@ -181,20 +183,20 @@ def test_on_shift_uses_local_time_and_overnight_intervals() -> None:
     def at_local(hours: float) -> datetime:
         return local + timedelta(hours=hours)
 
-    assert d.on_shift(shifts, at_local(8)) is True  # Mon 08:00 inclusive
-    assert d.on_shift(shifts, at_local(12)) is False  # close is exclusive
-    assert d.on_shift(shifts, at_local(21)) is True  # Mon evening
-    assert d.on_shift(shifts, at_local(24 + 1.5)) is True  # Tue 01:30 spill-over
-    assert d.on_shift(shifts, at_local(24 + 2)) is False  # Tue 02:00
-    assert d.on_shift(shifts, at_local(48 + 10)) is False  # Wed: no key = off
-    assert d.on_shift(None, at_local(48 + 10)) is True
-    assert d.on_shift({}, at_local(8)) is False
-    assert d.on_shift({"mon": [["08:00", "08:00"]]}, at_local(24 + 7.9)) is True
+    assert d.on_shift(shifts, at_local(8), TZ) is True  # Mon 08:00 inclusive
+    assert d.on_shift(shifts, at_local(12), TZ) is False  # close is exclusive
+    assert d.on_shift(shifts, at_local(21), TZ) is True  # Mon evening
+    assert d.on_shift(shifts, at_local(24 + 1.5), TZ) is True  # Tue 01:30 spill-over
+    assert d.on_shift(shifts, at_local(24 + 2), TZ) is False  # Tue 02:00
+    assert d.on_shift(shifts, at_local(48 + 10), TZ) is False  # Wed: no key = off
+    assert d.on_shift(None, at_local(48 + 10), TZ) is True
+    assert d.on_shift({}, at_local(8), TZ) is False
+    assert d.on_shift({"mon": [["08:00", "08:00"]]}, at_local(24 + 7.9), TZ) is True
 
 
 def test_invalid_shifts_exclude_the_technician_instead_of_failing_the_ranking() -> None:
     bad = tech("bad", shifts={"mon": [["8am", "5pm"]]})
-    ranked, excluded = d.rank_with_exclusions(REQUEST, [bad, tech("ok")], NOW)
+    ranked, excluded = d.rank_with_exclusions(REQUEST, [bad, tech("ok")], NOW, tz=TZ)
     assert ids(ranked) == ["ok"]
     assert excluded[0]["reasons"] == ["invalid shifts"]
 
@@ -306,7 +308,7 @@ def test_illegal_transitions_raise_409_naming_the_current_status(
         d.transition(repair(start), action, actor, NOW, technician_id="t1", code="042137")
     assert exc.value.current_status == start
     assert exc.value.action == action
-    assert exc.value.http_status == 409
+    assert exc.value.status == 409
     assert str(exc.value) == f"cannot {action} a repair that is {start}"
 
 
@@ -553,7 +555,7 @@ def test_daily_stats_median_share_and_breaches_on_a_constructed_set() -> None:
         done(8, skill="plumbing"),
         done(30, requested=next_local_day),
     ]
-    stats = d.daily_stats(repairs)
+    stats = d.daily_stats(repairs, tz=TZ)
     assert stats == [
         {
             "day": "2024-05-06",
@@ -587,9 +589,227 @@ def test_daily_stats_median_share_and_breaches_on_a_constructed_set() -> None:
 
 def test_daily_stats_judges_open_repairs_against_now_when_given() -> None:
     repairs = [done(5), done(None), done(None, requested=NOW + timedelta(minutes=50))]
-    without_now = d.daily_stats(repairs)[0]
+    without_now = d.daily_stats(repairs, tz=TZ)[0]
     assert (without_now["within_sla"], without_now["breaches"]) == (1.0, 0)
-    with_now = d.daily_stats(repairs, now=NOW + timedelta(minutes=60))[0]
+    with_now = d.daily_stats(repairs, tz=TZ, now=NOW + timedelta(minutes=60))[0]
     assert with_now["within_sla"] == 0.5  # one met, one unarrived past due, one still in window
     assert with_now["breaches"] == 1
     assert with_now["median_arrival_minutes"] == 5.0
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_each_refusal_carries_the_http_status_and_code_the_api_answers_with() -> None:
+    illegal = d.IllegalTransition.of("rated", "rate")
+    assert (illegal.status, illegal.error_code) == (409, "illegal_transition")
+    assert illegal.details == {"status": "rated"}
+    assert illegal.message == "cannot rate a repair that is rated"
+    wrong = d.WrongCode("completion code does not match")
+    assert (wrong.status, wrong.error_code) == (422, "wrong_code")
+    assert wrong.details == {"code": ["completion code does not match"]}
+    assert (d.NotAllowed("no").status, d.NotAllowed("no").error_code) == (403, "forbidden")
+    bad = d.InvalidInput("decline requires a reason")
+    assert (bad.status, bad.error_code) == (422, "validation_error")
+    assert bad.details == {"_schema": ["decline requires a reason"]}
+
+
+def test_a_refusal_rebuilt_from_its_rpc_arguments_is_the_same_refusal() -> None:
+    # nameko rebuilds a registered exception as cls(*args) on the caller's side.
+    for refusal in (d.IllegalTransition.of("open", "rate"), d.WrongCode("x"),
+                    d.TechnicianBusy(), d.InvalidInput("y")):
+        again = type(refusal)(*refusal.args)
+        assert (again.status, again.error_code, again.message, again.details) == (
+            refusal.status, refusal.error_code, refusal.message, refusal.details)
+    assert set(d.REFUSALS) >= {d.IllegalTransition, d.NotAllowed, d.WrongCode, d.InvalidInput}
+
+
+# --------------------------------------------------------------------------- assignment rules
+
+
+def test_only_an_open_repair_can_be_assigned() -> None:
+    d.check_move("open", "assign")
+    with pytest.raises(d.IllegalTransition) as exc:
+        d.check_move("assigned", "assign")
+    assert exc.value.message == "cannot assign a repair that is assigned"
+    with pytest.raises(d.IllegalTransition):
+        d.check_move("open", "teleport")
+
+
+def test_a_dispatcher_cannot_send_a_booked_technician() -> None:
+    with pytest.raises(d.TechnicianBusy) as exc:
+        d.assignment_eta(REQUEST, tech("t1", current_repair_id="rep_other"), NOW, tz=TZ)
+    assert (exc.value.status, exc.value.error_code) == (409, "technician_busy")
+
+
+def test_a_dispatcher_cannot_send_someone_the_ranking_rules_exclude() -> None:
+    with pytest.raises(d.TechnicianUnavailable) as exc:
+        d.assignment_eta(REQUEST, tech("t1", status="offline", skills=["locks"]), NOW, tz=TZ)
+    assert exc.value.error_code == "technician_unavailable"
+    assert exc.value.details == {"technician_id": ["lacks skill electrical", "offline"]}
+
+
+def test_a_dispatcher_may_send_a_free_technician_however_far_and_learns_the_eta() -> None:
+    far = tech("t1", travel_mode="walking", location=at(0.5))  # ~55 km on foot
+    assert d.assignment_eta(REQUEST, far, NOW, tz=TZ) > 600
+
+
+def test_shifts_are_judged_in_the_city_time_zone_given() -> None:
+    mornings = tech("t1", shifts={"mon": [["08:00", "13:00"]]})  # NOW is Mon 12:00 Shanghai
+    assert d.rank_candidates(REQUEST, [mornings], NOW, tz=TZ) != []
+    assert d.rank_candidates(REQUEST, [mornings], NOW, tz="UTC") == []  # Mon 04:00 there
+
+
+def test_a_booking_waits_until_its_window_is_within_the_max_eta() -> None:
+    booked = repair(requested_at=NOW + timedelta(minutes=45))
+    assert d.booked_for_later(booked, NOW, 30) is True
+    assert d.booked_for_later(booked, NOW + timedelta(minutes=15), 30) is False
+    assert d.booked_for_later(repair(), NOW, 30) is False
+
+
+def test_auto_assignment_is_off_by_default_and_on_for_all_or_listed_skills() -> None:
+    def policy(value: str) -> d.Policy:
+        return d.Policy(tz=TZ, max_eta_minutes=30, accept_timeout=timedelta(seconds=120),
+                        auto_assign=value)
+
+    assert not policy("").auto_assign_on and not policy("").auto_assigns("plumbing")
+    assert policy("all").auto_assigns("plumbing")
+    assert policy("plumbing, locks").auto_assigns("locks")
+    assert not policy("plumbing,locks").auto_assigns("electrical")
+
+
+def test_a_released_technician_is_still_named_in_the_event_so_they_can_be_told() -> None:
+    before = repair("assigned", technician_name="Wang", technician_sub="u-wang")
+    updates, _ = d.transition(before, "decline", TECH, NOW, reason="too far")
+    assert updates["technician_id"] is None and updates["technician_sub"] is None
+    view = d.event_view(before, "decline", updates)
+    assert (view["technician_id"], view["technician_sub"]) == ("t1", "u-wang")
+    assert view["status"] == "open"
+    accepted, _ = d.transition(before, "accept", TECH, NOW)
+    assert d.event_view(before, "accept", accepted)["technician_id"] == "t1"
+
+
+def test_the_gateway_routes_are_the_moves_people_make() -> None:
+    assert set(d.PERSON_MOVES) == {"accept", "decline", "arrive", "complete", "cannot_fix",
+                                   "cancel", "rate"}
+    assert {move.by for move in d.PERSON_MOVES.values()} == {"technician", "resident"}
+
+
+# --------------------------------------------------------------------------- stats range
+
+
+def test_stats_default_to_the_last_seven_local_days() -> None:
+    first, last, start, end = d.stats_window(None, None, NOW, tz=TZ)
+    assert (first.isoformat(), last.isoformat()) == ("2024-04-30", "2024-05-06")
+    assert start == datetime(2024, 4, 29, 16, 0, tzinfo=UTC)  # local midnight
+    assert end == datetime(2024, 5, 6, 16, 0, tzinfo=UTC)
+
+
+def test_stats_refuse_a_reversed_or_longer_than_92_day_range() -> None:
+    may1, may6 = datetime(2024, 5, 1).date(), datetime(2024, 5, 6).date()
+    with pytest.raises(d.InvalidInput) as exc:
+        d.stats_window(may6, may1, NOW, tz=TZ)
+    assert exc.value.details == {"from": ["bad range"]}
+    assert d.stats_window(may6 - timedelta(days=91), may6, NOW, tz=TZ)[0] == may6 - timedelta(91)
+    with pytest.raises(d.InvalidInput):
+        d.stats_window(may6 - timedelta(days=92), may6, NOW, tz=TZ)
+
+
+# --------------------------------------------------------------------------- list scopes
+
+
+@pytest.mark.parametrize(("who", "tech_id", "status", "scope"), [
+    ({"sub": "t-user", "role": "technician"}, None, None, None),
+    ({"sub": "t-user", "role": "technician"}, None, "open", None),
+    ({"sub": "t-user", "role": "technician"}, "tec_1", None, {"technician_id": "tec_1"}),
+    ({"sub": "res1", "role": "resident"}, None, "open", {"resident_id": "res1",
+                                                        "status": "open"}),
+    ({"sub": "d", "role": "dispatcher"}, None, None,
+     {"status": {"$in": ["open", "assigned", "accepted", "arrived"]}}),
+    ({"sub": "a", "role": "admin"}, None, "rated", {"status": "rated"}),
+])
+def test_a_technician_without_a_profile_lists_no_repairs_never_every_unassigned_one(
+        who, tech_id, status, scope) -> None:
+    assert d.repair_scope(who, tech_id, status) == scope
+
+
+def test_roles_without_repairs_are_refused_a_repair_list() -> None:
+    for role in ("merchant", "planner"):
+        with pytest.raises(d.refusals.Forbidden):
+            d.repair_scope({"sub": "x", "role": role}, None)
+
+
+# --------------------------------------------------------------------------- completion code
+
+
+def test_a_locked_job_cannot_be_completed_even_with_the_right_code() -> None:
+    locked = repair("arrived", code_locked=True, code_attempts=5)
+    with pytest.raises(d.CodeLocked) as refused:
+        d.transition(locked, "complete", TECH, NOW, code="042137")
+    assert refused.value.status == 409 and refused.value.error_code == "code_locked"
+
+
+def test_each_attempt_is_checked_before_the_code_and_none_after_the_fifth() -> None:
+    for used in range(d.MAX_CODE_ATTEMPTS):
+        d.check_code_attempt(repair("arrived", code_attempts=used), TECH)
+    with pytest.raises(d.CodeLocked):
+        d.check_code_attempt(repair("arrived", code_attempts=d.MAX_CODE_ATTEMPTS), TECH)
+    with pytest.raises(d.CodeLocked):
+        d.check_code_attempt(repair("arrived", code_locked=True), TECH)
+    with pytest.raises(d.NotAllowed):  # another technician takes no attempt
+        d.check_code_attempt(repair("arrived"), {"id": "t2", "role": "technician"})
+    with pytest.raises(d.IllegalTransition):
+        d.check_code_attempt(repair("accepted"), TECH)
+
+
+def test_a_wrong_code_says_how_many_attempts_are_left() -> None:
+    refusal = d.wrong_code(repair("arrived", code_attempts=3))
+    assert refusal.status == 422 and refusal.error_code == "wrong_code"
+    assert "2 attempts left" in refusal.message
+    assert d.attempts_left(repair("arrived")) == 5  # documents from before the counter
+
+
+def test_the_job_locks_only_when_every_attempt_is_used_and_it_is_still_waiting() -> None:
+    assert d.should_lock(repair("arrived", code_attempts=5))
+    assert not d.should_lock(repair("arrived", code_attempts=4))
+    assert not d.should_lock(repair("arrived", code_attempts=5, code_locked=True))
+    assert not d.should_lock(repair("completed", code_attempts=5))
+    updates = d.lock_updates(repair("arrived", code_attempts=5), NOW)
+    assert updates["code_locked"] is True and updates["code_locked_at"] == NOW
+    assert updates["history"][-1]["note"].startswith("locked after 5 wrong")
+
+
+def test_only_the_reporting_resident_issues_a_new_code_and_it_unlocks() -> None:
+    locked = repair("arrived", code_locked=True, code_attempts=5)
+    updates = d.new_code_updates(locked, RESIDENT, "777777", NOW)
+    assert updates["completion_code"] == "777777"
+    assert updates["code_attempts"] == 0 and updates["code_locked"] is False
+    assert not d.should_lock({**locked, **updates})
+    d.check_code_attempt({**locked, **updates}, TECH)
+    with pytest.raises(d.NotAllowed):
+        d.new_code_updates(locked, {"id": "res2", "role": "resident"}, "777777", NOW)
+    with pytest.raises(d.NotAllowed):
+        d.new_code_updates(locked, TECH, "777777", NOW)
+    with pytest.raises(d.IllegalTransition):
+        d.new_code_updates(repair("completed"), RESIDENT, "777777", NOW)
+
+
+# --------------------------------------------------------------------------- arrival check
+
+
+def test_arriving_records_the_technicians_last_location_and_its_distance() -> None:
+    reported = NOW - timedelta(minutes=3)
+    me = tech("t1", location=at(0.009), location_at=reported)  # ~1 km north
+    updates, _ = d.transition(repair("accepted", location=HERE), "arrive", TECH, NOW,
+                              technician=me)
+    check = updates["arrival_check"]
+    assert check["at"] == NOW and check["location_at"] == reported
+    assert check["location"] == at(0.009)
+    assert 990 <= check["distance_m"] <= 1010
+
+
+def test_an_arrival_without_any_reported_location_says_so() -> None:
+    updates, _ = d.transition(repair("accepted", location=HERE), "arrive", TECH, NOW,
+                              technician=tech("t1", location=None))
+    assert updates["arrival_check"] == {"at": NOW, "location": None, "location_at": None,
+                                        "distance_m": None}
