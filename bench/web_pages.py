@@ -96,7 +96,24 @@ def main() -> None:
                       "items": [{"product_id": ids["products"]["两荤一素套餐"], "quantity": 1}],
                       "delivery": {"address": home["address"],
                                    "location": home["location"]}}, timeout=10).json()
+            desk, wang = session_for(base, "dispatcher-jianghan"), session_for(base, "tech-wang")
+            planner = session_for(base, "planner-jianghan")
+            repairs = [requests.post(
+                f"{base}/api/v1/repairs",
+                headers={"Idempotency-Key": str(uuid.uuid4()),
+                         "Authorization": "Bearer " + li.cookies.get("lc_session")},
+                json={"skill": "plumbing", "description": "厨房水龙头一直滴水",
+                      "address": home["address"], "location": home["location"]},
+                timeout=10).json()["id"] for _ in range(2)]
+            requests.post(f"{base}/api/v1/repairs/{repairs[1]}/assign", timeout=10,
+                          headers={"Authorization": "Bearer " + desk.cookies.get("lc_session")},
+                          json={"technician_id": ids["technicians"]["tech-wang"]})
             pages = [
+                (desk, "/d/"), (desk, "/d/board"), (desk, f"/d/repairs/{repairs[0]}"),
+                (desk, "/d/roster"), (desk, "/d/stats"),
+                (wang, "/t/"), (wang, f"/t/jobs/{repairs[1]}"),
+                (planner, "/p/"), (planner, "/p/cell?lat=30.5803&lng=114.2705"),
+                (planner, "/p/notices"),
                 (li, "/r/"), (li, "/r/search?q=鸡蛋"),
                 (li, f"/r/shops/{ids['merchants']['merchant-wang']}"),
                 (li, f"/r/orders/{order['id']}"), (li, "/inbox"), (li, "/settings"),

@@ -41,6 +41,14 @@ def _audience(store: NotifyStore, doc: dict[str, Any], model: TravelModel) -> li
     return domain.notice_audience(homes)
 
 
+def audience_size(store: NotifyStore, audience: dict[str, Any],
+                  model: TravelModel) -> dict[str, int]:
+    """How many residents a notice to this (validated) audience would reach if posted now:
+    the same rule as ``post``, so the number a planner sees is the number that is sent."""
+    stored = {"audience": records.stored_audience(audience, model)}
+    return {"recipients": len(_audience(store, stored, model))}
+
+
 def post(store: NotifyStore, who: dict[str, str], data: dict[str, Any],
          notice: dict[str, Any], idempotency_key: str | None, model: TravelModel,
          now: datetime, settings: InboxSettings, inline: int) -> dict[str, Any]:

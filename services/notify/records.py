@@ -214,23 +214,25 @@ def public_webhook(doc: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ community notices
 
 
-def new_notice(author: dict[str, str], data: dict[str, Any], model: TravelModel,
-               now: datetime) -> dict[str, Any]:
-    audience = data["audience"]
+def stored_audience(audience: dict[str, Any], model: TravelModel) -> dict[str, Any]:
+    """A validated audience as a notice stores it: a walk (with its radius) or communities."""
     if audience.get("near"):
         near = audience["near"]
-        stored = {"kind": "walk", "location": near["location"],
-                  "walk_minutes": near["walk_minutes"],
-                  "radius_m": model.max_distance_m(near["walk_minutes"])}
-    else:
-        stored = {"kind": "communities",
-                  "communities": sorted({domain.normalise_community(c)
-                                         for c in audience["communities"]})}
+        return {"kind": "walk", "location": near["location"],
+                "walk_minutes": near["walk_minutes"],
+                "radius_m": model.max_distance_m(near["walk_minutes"])}
+    return {"kind": "communities",
+            "communities": sorted({domain.normalise_community(c)
+                                   for c in audience["communities"]})}
+
+
+def new_notice(author: dict[str, str], data: dict[str, Any], model: TravelModel,
+               now: datetime) -> dict[str, Any]:
     return {
         "_id": new_id("ntc"),
         "title": data["title"],
         "body": data["body"],
-        "audience": stored,
+        "audience": stored_audience(data["audience"], model),
         "expires_at": data.get("expires_at"),
         "created_by": author["sub"],
         "created_at": now,

@@ -165,6 +165,15 @@ class NoticeCreateSchema(Strict):
     expires_at = Instant(load_default=None, allow_none=True)
 
 
+class NoticeAudienceArgs(Strict):
+    audience = fields.Nested(AudienceSchema, required=True)
+
+
+class AudienceSizeSchema(Schema):
+    recipients = fields.Integer(required=True, metadata={
+        "description": "residents the notice would reach if posted now"})
+
+
 class NoticeSchema(Schema):
     id = fields.String(required=True)
     title = fields.String(required=True)

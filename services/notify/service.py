@@ -73,6 +73,10 @@ class NotifyService(ServiceBase):
     def _inbox_settings(self) -> InboxSettings:
         return InboxSettings.from_config(self.config)
 
+    def _walk_model(self) -> TravelModel:
+        return TravelModel(setting(self.config, "WALK_SPEED_M_PER_MIN"),
+                           setting(self.config, "WALK_DETOUR_FACTOR"))
+
     def _tz(self) -> str:
         return setting(self.config, "CITY_TZ")
 
@@ -179,11 +183,17 @@ class NotifyService(ServiceBase):
         who = actor_of(actor)
         domain.require_role(who, ("planner", "admin"), "only planners post community notices")
         data = load_or_raise(schemas.NoticeCreateSchema(), notice)
-        model = TravelModel(setting(self.config, "WALK_SPEED_M_PER_MIN"),
-                            setting(self.config, "WALK_DETOUR_FACTOR"))
-        return notices.post(self.store, who, data, notice, idempotency_key, model,
+        return notices.post(self.store, who, data, notice, idempotency_key, self._walk_model(),
                             self.clock.now(), self._inbox_settings(),
                             setting(self.config, "NOTIFY_NOTICE_INLINE"))
+
+    @rpc
+    def notice_audience_size(self, actor: dict, audience: dict) -> dict:
+        """How many residents a notice to this audience would reach (before posting)."""
+        domain.require_role(actor_of(actor), ("planner", "admin"),
+                            "only planners post community notices")
+        data = load_or_raise(schemas.NoticeAudienceArgs(), {"audience": audience})
+        return notices.audience_size(self.store, data["audience"], self._walk_model())
 
     @rpc
     def list_notices(self, lat: float | None = None, lng: float | None = None,

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from services.common.errors import AppError
@@ -88,6 +89,11 @@ def register(bp: Blueprint) -> None:
         if exc.status == 401:
             return _to_sign_in(expired=True)
         return kind_page(exc.status, None if exc.status >= 500 else exc.message, exc.headers)
+
+    @bp.errorhandler(ValidationError)
+    def _invalid(_exc: ValidationError):
+        # a form's errors are shown by forms.field_errors; this is a tampered button or link
+        return kind_page(422)
 
     @bp.errorhandler(HTTPException)
     def _http(exc: HTTPException):

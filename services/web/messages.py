@@ -15,13 +15,16 @@ STATUSES = [
     N_("out_for_delivery"), N_("delivered"), N_("cancelled"),
     # repairs
     N_("open"), N_("assigned"), N_("arrived"), N_("completed"), N_("cannot_fix"),
+    # technicians
+    N_("available"), N_("offline"), N_("en_route"), N_("on_site"),
 ]
 ROLES = [N_("resident"), N_("merchant"), N_("technician"), N_("dispatcher"), N_("planner"),
          N_("admin")]
 DAYS = [N_("mon"), N_("tue"), N_("wed"), N_("thu"), N_("fri"), N_("sat"), N_("sun")]
 LABELS = [N_("Nearby"), N_("Basket"), N_("My orders"), N_("Repairs"), N_("Notices"),
           N_("Settings"), N_("Orders"), N_("Goods"), N_("Shop"), N_("Accept"),
-          N_("Out for delivery"), N_("Delivered")]
+          N_("Out for delivery"), N_("Delivered"),
+          N_("Board"), N_("Roster"), N_("Today's figures"), N_("My jobs"), N_("Coverage")]
 FIELD_ERRORS = [
     N_("Missing data for required field."), N_("Field may not be null."),
     N_("Invalid value."), N_("Not a valid integer."), N_("Not a valid number."),
@@ -35,6 +38,11 @@ FIELD_ERRORS = [
     N_("This form has expired. Reload the page and try again."),
     N_("out_of_delivery_range"),
     N_("the address is beyond the shop's delivery walk"),
+    # dispatch: a candidate's reasons, a technician's refusals
+    N_("no active jobs"), N_("not yet rated"), N_("offline"), N_("off shift"),
+    N_("no location"), N_("booked for another job"),
+    N_("You are on a job: your status follows it until you finish or hand it back."),
+    N_("completion code does not match"), N_("completion code required"),
 ]
 # Patterns with numbers in them: (regex over the English message, template to translate).
 PATTERNS = [
@@ -53,4 +61,13 @@ PATTERNS = [
      N_("Between %(a)s g and %(b)s g, please.")),
     (r"^quantity must be between (?P<a>\d+) and (?P<b>\d+) pieces, got (?P<c>\S+)$",
      N_("Between %(a)s and %(b)s pieces, please.")),
+    # dispatch: why a technician is ranked where they are, or left out
+    (r"^ETA (?P<a>\S+) min on foot \((?P<b>[^)]+)\)$", N_("%(a)s min on foot (%(b)s)")),
+    (r"^ETA (?P<a>\S+) min by e-bike \((?P<b>[^)]+)\)$", N_("%(a)s min by e-bike (%(b)s)")),
+    (r"^(?P<a>\d+) active jobs?$", N_("%(a)s active jobs")),
+    (r"^rating (?P<a>\S+) \((?P<b>\d+)\)$", N_("rated %(a)s (%(b)s ratings)")),
+    (r"^busy \((?P<a>\w+)\)$", N_("busy on another job")),
+    (r"^lacks skill (?P<a>\w+)$", N_("lacks the skill")),
+    (r"^ETA (?P<a>\S+) min is over the (?P<b>\S+) min limit$",
+     N_("%(a)s min away: over the %(b)s min limit")),
 ]

@@ -1,6 +1,7 @@
 """`make screenshots`: a PNG of every main page in docs/screens/ — phone size (375 px) for the
-resident, desktop for the shopkeeper and the API docs — from a whole system with the demo
-circle, an order and a repair, in Debian's Chromium.
+resident and the technician, desktop for the shopkeeper, the dispatcher, the planner and the
+API docs — from a whole system with the demo circle, an order and repairs, in Debian's
+Chromium.
 
     python -m tests.browser.screens --out docs/screens
 """
@@ -13,6 +14,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import h3
 from playwright.sync_api import sync_playwright
 
 from services import demo
@@ -50,7 +52,12 @@ def make_story(api: ApiClient, ids: dict) -> dict:
     dispatcher = ("dispatcher-jianghan", "dispatcher")
     api.post(f"/api/v1/repairs/{repair['id']}/assign", as_=dispatcher,
              json={"technician_id": ids["technicians"]["tech-wang"]})
-    return {"order": order["id"], "second_order": second["id"], "repair": repair["id"]}
+    waiting = api.post("/api/v1/repairs", as_=("resident-zhang", "resident"),
+                       headers={"Idempotency-Key": str(uuid.uuid4())},
+                       json={"skill": "electrical", "description": "客厅插座没电",
+                             **delivery}).json()
+    return {"order": order["id"], "second_order": second["id"], "repair": repair["id"],
+            "open_repair": waiting["id"]}
 
 
 def shoot(base_url: str, ids: dict, story: dict, out: Path) -> list[Path]:
@@ -76,6 +83,15 @@ def shoot(base_url: str, ids: dict, story: dict, out: Path) -> list[Path]:
          "shop-product"),
         ("merchant-canteen", DESKTOP, "/shop/profile", "shop-profile"),
         ("merchant-canteen", PHONE, f"/shop/?m={canteen}", "shop-orders-phone"),
+        ("dispatcher-jianghan", DESKTOP, "/d/", "dispatcher-board"),
+        ("dispatcher-jianghan", DESKTOP, f"/d/repairs/{story['open_repair']}",
+         "dispatcher-candidates"),
+        ("dispatcher-jianghan", DESKTOP, "/d/roster", "dispatcher-roster"),
+        ("dispatcher-jianghan", DESKTOP, "/d/stats", "dispatcher-stats"),
+        ("tech-wang", PHONE, "/t/", "technician-jobs"),
+        ("tech-wang", PHONE, f"/t/jobs/{story['repair']}", "technician-job"),
+        ("planner-jianghan", DESKTOP, "/p/", "planner-coverage"),
+        ("planner-jianghan", DESKTOP, "/p/notices?lat=30.5803&lng=114.2705", "planner-notice"),
         (None, DESKTOP, "/api/docs", "api-docs"),
     ]
     out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +121,10 @@ def shoot(base_url: str, ids: dict, story: dict, out: Path) -> list[Path]:
             page.goto(path)
             page.wait_for_load_state("networkidle" if name == "api-docs" else "load")
             page.wait_for_timeout(700)  # maps and htmx parts settle
+            if name == "planner-coverage":  # a chosen cell: what it lacks, beside the map
+                home = demo.RESIDENTS["resident-li"]["location"]
+                page.locator(f"path.cell-{h3.latlng_to_cell(home['lat'], home['lng'], 8)}").click()
+                page.locator("#cell-missing").wait_for()
             target = out / f"{name}.png"
             page.screenshot(path=str(target), full_page=name != "api-docs")
             written.append(target)

@@ -158,3 +158,19 @@ def test_a_retried_notice_reaches_each_home_once(api):
         "title": "停电通知", "body": "请留意社区公告栏。",
         "audience": {"communities": [community]}})
     assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_a_planner_sees_how_many_residents_a_notice_would_reach_before_posting_it(api):
+    community = unique("民意街社区")
+    resident_in(api, community)
+    resident_in(api, community)
+    r = api.post("/api/v1/notices/audience-size", as_=PLANNER,
+                 json={"audience": {"communities": [community]}})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"recipients": 2}
+    assert post_notice(api, community, "停水通知")["recipients"] == 2
+    bad = api.post("/api/v1/notices/audience-size", as_=PLANNER, json={"audience": {}})
+    assert_error_shape(bad, 422, "validation_error")
+    resident = api.post("/api/v1/notices/audience-size", as_=(unique("resident"), "resident"),
+                        json={"audience": {"communities": [community]}})
+    assert_error_shape(resident, 403, "forbidden")

@@ -30,6 +30,17 @@ def create_notice(headers, _body):
                idempotency_key=headers["key"])
 
 
+@blp.route("/notices/audience-size", methods=["POST"])
+@requires("planner")
+@blp.doc(security=BEARER)
+@blp.arguments(schemas.NoticeAudienceArgs)
+@blp.response(200, schemas.AudienceSizeSchema)
+def audience_size(body):
+    """How many residents a notice to this audience would reach if posted now (nothing is
+    sent): the same walk or community rule as POST /notices."""
+    return rpc("notice_audience_size", actor=actor(), audience=body["audience"])
+
+
 @blp.route("/notices")
 @requires()
 @blp.doc(security=BEARER)

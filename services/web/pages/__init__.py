@@ -3,14 +3,17 @@ pages/<role>.py with a ``bp``, list it in ALL_PAGES, give the role a HOME and NA
 
 from __future__ import annotations
 
-from services.web.pages import auth, common, resident, shop
+from services.web.pages import auth, common, dispatcher, planner, resident, shop, technician
 
-ALL_PAGES = [auth.bp, common.bp, resident.bp, shop.bp]
+ALL_PAGES = [auth.bp, common.bp, resident.bp, shop.bp, dispatcher.bp, technician.bp, planner.bp]
 
 # Where each role lands after signing in (roles without pages yet land on the welcome page).
 HOME = {
     "resident": "web.resident.home",
     "merchant": "web.shop.home",
+    "dispatcher": "web.dispatch.console",
+    "technician": "web.tech.home",
+    "planner": "web.plan.coverage",
 }
 
 # The top navigation per role: (endpoint, label to translate).
@@ -20,6 +23,12 @@ NAV: dict[str, list[tuple[str, str]]] = {
                  ("web.resident.notices", "Notices"), ("web.common.settings", "Settings")],
     "merchant": [("web.shop.home", "Orders"), ("web.shop.goods", "Goods"),
                  ("web.shop.profile", "Shop"), ("web.common.settings", "Settings")],
+    "dispatcher": [("web.dispatch.console", "Board"), ("web.dispatch.roster", "Roster"),
+                   ("web.dispatch.stats", "Today's figures"),
+                   ("web.common.settings", "Settings")],
+    "technician": [("web.tech.home", "My jobs"), ("web.common.settings", "Settings")],
+    "planner": [("web.plan.coverage", "Coverage"), ("web.plan.notices", "Notices"),
+                ("web.common.settings", "Settings")],
 }
 
 

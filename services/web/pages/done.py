@@ -14,5 +14,9 @@ def done_message(code: str | None) -> str | None:
         "reported": _("Your repair is reported. A technician will be sent."),
         "rated": _("Thank you for your rating."),
         "created": _("Created."),
+        "assigned": _("Assigned. The technician has been told."),
+        "located": _("Your location is shared."),
+        "posted": _("The notice is posted."),
+        "handed_back": _("The job is handed back to the dispatcher."),
     }
     return messages.get(code or "")

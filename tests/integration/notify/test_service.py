@@ -357,3 +357,20 @@ def test_the_timer_interval_is_a_setting_of_the_service_config(container_factory
     container.start()
     timer = next(e for e in container.entrypoints if e.method_name == "work_due")
     assert timer.interval == 0.25
+
+
+def test_the_audience_size_shown_before_posting_is_the_number_the_notice_reaches(notify):
+    community = unique("民意街社区")
+    _resident_at(notify, 30.5806, 114.2712, community)  # ~120 m
+    _resident_at(notify, 30.5840, 114.2701, community)  # ~430 m: 7.5 min walk
+    _resident_at(notify, 30.5950, 114.2701)  # ~1.7 km
+    walk = {"near": {"location": CENTRE, "walk_minutes": 5}}
+    with rpc(notify) as service:
+        sizes = [service.notice_audience_size(actor=PLANNER, audience=a)["recipients"]
+                 for a in (walk, {"communities": [community]})]
+        notice = service.create_notice(actor=PLANNER, notice={
+            "title": "停水通知", "body": "明天停水。", "audience": walk})
+        with pytest.raises(InvalidInput):
+            service.notice_audience_size(actor=PLANNER, audience={"communities": []})
+    assert sizes == [1, 2]
+    assert notice["recipients"] == 1

@@ -31,8 +31,9 @@
         .addTo(map).bindTooltip(data.home.label || "", { permanent: !!data.home.label, direction: "top" });
     }
     (data.points || []).forEach(function (p) {
-      var marker = L.circleMarker([p.lat, p.lng], { radius: 8, color: "#ffffff", weight: 2,
-        fillColor: p.open === false ? "#7f8c8d" : "#1f5fa8", fillOpacity: 1 }).addTo(map);
+      // p.color / p.stroke / p.radius: a status colour chosen by the page (dispatch console)
+      var marker = L.circleMarker([p.lat, p.lng], { radius: p.radius || 8, color: p.stroke || "#ffffff", weight: 2,
+        fillColor: p.color || (p.open === false ? "#7f8c8d" : "#1f5fa8"), fillOpacity: 1 }).addTo(map);
       marker.bindTooltip(p.name, { direction: "top" });
       if (p.url) { marker.on("click", function () { window.location.href = p.url; }); }
       bounds.push([p.lat, p.lng]);
