@@ -8,10 +8,11 @@ from services.gateway.routes import (
     notices,
     notifications,
     orders,
+    payments,
     system,
 )
 
 ROUTES = [
     system.blp, auth.blp, catalog.blp, circle.blp, orders.blp, dispatch.blp,
-    notifications.blp, notices.blp,
+    notifications.blp, notices.blp, payments.blp,
 ]
