@@ -90,6 +90,7 @@ MERCHANTS: list[dict[str, Any]] = [
             "location": {"lat": 30.5821, "lng": 114.2731}, "address": "江汉区民意一路5号",
             "opening_hours": {d: [["09:00", "21:00"]] for d in DAILY_7_TO_22},
             "delivery": {"max_walk_minutes": 15, "fee_fen": 500, "min_order_fen": 2000},
+            "cash_on_delivery": False,  # online payment only (docs/payments.md)
         },
         "products": [
             {"name": "大字版《红楼梦》", "unit": "套", "price_fen": 9800, "stock": 5},
@@ -217,6 +218,16 @@ Walk-through: 李奶奶 (resident-li) orders lunch from the community canteen.
        -H 'Content-Type: application/json' \\
        -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \\
        -d '{order}'
+
+  # pay for it online once it is confirmed (the sandbox provider stands in for WeChat Pay
+  # or Alipay: its "payment page" pays and sends a signed callback), or at the door with
+  # {{"method": "cash"}} where the shop takes cash (the book room does not)
+  curl -s -X POST $B/api/v1/orders/ORDER_ID/payment -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' -d '{{"method": "online"}}'
+  curl -s -X POST $B/api/v1/payments/sandbox/ORDER_ID -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' -d '{{"outcome": "paid"}}'
+  # had the canteen declined it now, or not accepted it in 10 minutes, the payment would go
+  # back by itself: "payment": {{"status": "refunded", ...}} and a notice in her inbox
 
   # her orders and notifications
   curl -s $B/api/v1/orders -H "Authorization: Bearer $LI"

@@ -95,6 +95,14 @@ def cases() -> list[Case]:
         Case("POST", "/api/v1/orders/{order}/cancel", {"orderer", "admin"},
              {"resident": 404, "owner": 403, "merchant": 403, "technician": 403,
               "dispatcher": 403, "planner": 403}),
+        # payments (on a delivered order: the orderer gets 409, nothing changes)
+        Case("POST", "/api/v1/orders/{order}/payment", {"orderer"},
+             {"resident": 404, **{a: 403 for a in everyone_but("resident", "orderer")}},
+             body={"method": "online"}, ok_status={409}),
+        Case("POST", "/api/v1/payments/sandbox/{order}", {"orderer", "admin"},
+             {"resident": 404, **{a: 403 for a in everyone_but("resident", "orderer",
+                                                              "admin")}},
+             body={"outcome": "paid"}, ok_status={409}),
         Case("GET", "/api/v1/products/{product}/stock-history", {"owner", "admin"},
              {a: 403 for a in everyone_but("owner", "admin")}),
         # allowed actors go last: the first of them deletes it, the next finds it gone
@@ -162,10 +170,20 @@ def test_each_endpoint_lets_in_exactly_who_it_should(api, world, case):
     check_every_actor(api, world, case, {*ROLES, "owner", "orderer"})
 
 
+def test_the_payment_callback_needs_the_providers_signature_not_a_login(api, world):
+    """The provider has no account: a bearer token neither helps nor is needed."""
+    for actor in (None, "admin", "orderer"):
+        headers = {} if actor is None else {
+            "Authorization": f"Bearer {api.token(*world['actors'][actor])}"}
+        r = api.post("/api/v1/payments/callback/sandbox", json={"id": "x"}, headers=headers)
+        assert_error_shape(r, 403, "bad_signature")
+
+
 def test_probing_changed_nothing(api, world):
     order = api.get(f"/api/v1/orders/{world['ids']['order']}",
                     as_=world["actors"]["orderer"]).json()
     assert order["status"] == "delivered"
+    assert order["payment"]["status"] == "unpaid" and order["payment"]["method"] is None
 
 
 # Repairs: a job carried through to "rated", so every action is now illegal and an allowed
