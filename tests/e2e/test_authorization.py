@@ -53,8 +53,20 @@ def world(api):
                         as_=actors["owner"]).status_code == 200
     note = wait_for(lambda: api.get("/api/v1/notifications", as_=actors["orderer"])
                     .json()["items"], what="a notification")[0]
+    # A feedback of the orderer's community, closed by its planner (every reply is now a 409).
+    community = unique("民意街社区")
+    api.request("PUT", "/api/v1/me/notification-preferences", as_=actors["orderer"],
+                json={"home": {"location": {"lat": 30.5803, "lng": 114.2705},
+                               "community": community}})
+    api.request("PUT", "/api/v1/admin/planners", as_=actors["admin"],
+                json={"sub": actors["planner"][0], "communities": [community]})
+    feedback = api.post("/api/v1/feedback", as_=actors["orderer"],
+                        json={"subject_type": "other", "text": "路灯坏了"}).json()
+    assert api.post(f"/api/v1/feedback/{feedback['id']}/close",
+                    as_=actors["planner"]).status_code == 200
     return {"actors": actors, "ids": {"shop": shop["id"], "product": product["id"],
                                       "order": order["id"], "note": note["id"],
+                                      "feedback": feedback["id"],
                                       "doomed": doomed["id"], "fake": "dlv_" + "0" * 32}}
 
 
@@ -133,6 +145,21 @@ def cases() -> list[Case]:
         Case("POST", "/api/v1/notices", {"planner", "admin"},
              {a: 403 for a in everyone_but("planner", "admin")}, body={}),
         Case("GET", "/api/v1/notices?lat=30.58&lng=114.27", all_actors),
+        # feedback to the community: the sender, the community's planner, admins
+        Case("POST", "/api/v1/feedback", {"resident", "orderer"},
+             {a: 403 for a in everyone_but("resident", "orderer")},
+             body={"subject_type": "other", "text": "矩阵探测"}),
+        Case("GET", "/api/v1/feedback", {"resident", "orderer", "planner", "admin"},
+             {a: 403 for a in everyone_but("resident", "orderer", "planner", "admin")}),
+        Case("GET", "/api/v1/feedback/{feedback}", {"orderer", "planner", "admin"},
+             {"resident": 404, **{a: 403 for a in everyone_but("resident", "orderer",
+                                                              "planner", "admin")}}),
+        *[Case("POST", f"/api/v1/feedback/{{feedback}}/{action}", {"planner", "admin"},
+               {a: 403 for a in everyone_but("planner", "admin")}, body={"text": "好的"},
+               ok_status={409})
+          for action in ("answer", "close")],
+        Case("PUT", "/api/v1/admin/planners", {"admin"}, {a: 403 for a in everyone_but("admin")},
+             body={}, ok_status={422}),
     ]
 
 

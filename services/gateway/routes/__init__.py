@@ -5,6 +5,7 @@ from services.gateway.routes import (
     catalog,
     circle,
     dispatch,
+    feedback,
     notices,
     notifications,
     orders,
@@ -14,5 +15,5 @@ from services.gateway.routes import (
 
 ROUTES = [
     system.blp, auth.blp, catalog.blp, circle.blp, orders.blp, dispatch.blp,
-    notifications.blp, notices.blp, payments.blp,
+    notifications.blp, notices.blp, payments.blp, feedback.blp,
 ]
