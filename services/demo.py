@@ -110,6 +110,7 @@ TECHNICIANS = [
      "shifts": ALL_WEEK_SHIFT},
 ]
 
+COMMUNITY = "民意街社区"
 RESIDENTS = {
     "resident-li": {"name": "李奶奶", "address": "江汉区民意街12号3单元502",
                     "location": {"lat": 30.5803, "lng": 114.2705}},
@@ -166,6 +167,13 @@ def load(base_url: str, data_dir: Path) -> dict[str, Any]:
         ids["technicians"][tech["sub"]] = made["id"]
         client.call("PATCH", "/api/v1/technicians/me/status", tech["sub"], "technician",
                     json={"status": "available"})
+    # 意见反馈: residents' homes belong to 民意街社区, whose planner answers their feedback.
+    for sub, resident in RESIDENTS.items():
+        client.call("PUT", "/api/v1/me/notification-preferences", sub, "resident",
+                    json={"home": {"location": resident["location"],
+                                   "community": COMMUNITY}})
+    client.call("PUT", "/api/v1/admin/planners", "admin", "admin",
+                json={"sub": "planner-jianghan", "communities": [COMMUNITY]})
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(ids, ensure_ascii=False, indent=2))
     return ids
@@ -184,6 +192,11 @@ def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
     repair = json.dumps({
         "skill": "plumbing", "description": "厨房水龙头一直滴水",
         "address": home["address"], "location": home["location"],
+    }, ensure_ascii=False)
+    stall = ids["merchants"].get("merchant-wang", "MERCHANT_ID")
+    feedback = json.dumps({
+        "kind": "complaint", "subject_type": "shop", "subject_id": stall,
+        "text": "王阿姨蔬菜摊的上海青称重好像少了二两",
     }, ensure_ascii=False)
     token = ("curl -s -X POST {u}/api/v1/auth/dev-token -H 'Content-Type: application/json' "
              "-d '{{\"sub\": \"{sub}\", \"role\": \"{role}\"}}' | python3 -c "
@@ -238,6 +251,20 @@ Walk-through: 李奶奶 (resident-li) orders lunch from the community canteen.
   curl -s -X POST $B/api/v1/orders/ORDER_ID/accept -H "Authorization: Bearer $CANTEEN"
   curl -s -X POST $B/api/v1/orders/ORDER_ID/dispatch -H "Authorization: Bearer $CANTEEN"
   curl -s -X POST $B/api/v1/orders/ORDER_ID/deliver -H "Authorization: Bearer $CANTEEN"
+
+Feedback (意见反馈): she tells her community the vegetable stall's scale seems short; the
+community's planner sees it in the queue (and on the stall's page), answers, and closes it.
+
+  curl -s -X POST $B/api/v1/feedback -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' \\
+       -d '{feedback}'
+  curl -s "$B/api/v1/feedback?status=open" -H "Authorization: Bearer $PLANNER"
+  curl -s "$B/api/v1/feedback?subject_type=shop&subject_id={stall}" \\
+       -H "Authorization: Bearer $PLANNER"
+  curl -s -X POST $B/api/v1/feedback/FEEDBACK_ID/answer -H "Authorization: Bearer $PLANNER" \\
+       -H 'Content-Type: application/json' -d '{{"text": "已请市场管理处复核电子秤"}}'
+  curl -s -X POST $B/api/v1/feedback/FEEDBACK_ID/close -H "Authorization: Bearer $PLANNER"
+  curl -s $B/api/v1/feedback/FEEDBACK_ID -H "Authorization: Bearer $LI"
 
 Repairs: her tap leaks; the dispatcher sends the nearest plumber (arrival within 15 minutes).
 
