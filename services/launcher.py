@@ -60,6 +60,8 @@ class System:
         self.base_url = f"http://{bind}"
         self.log_dir = self.data_dir / "logs"
         self.procs: dict[str, subprocess.Popen] = {}
+        # Each service's /metrics port (services/common/metrics.py); none unless given.
+        self.metrics_ports: dict[str, int] = {}
         self.env = {
             **os.environ,
             "LIFECIRCLE_DATA_DIR": str(self.data_dir),
@@ -78,12 +80,20 @@ class System:
                     "services.gateway.wsgi:app"]
         return run_service.command(name)
 
+    def metrics_url(self, name: str) -> str:
+        if name == "gateway":
+            return f"{self.base_url}/metrics"
+        return f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
+
     def start(self, name: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
         parent = os.getpid()
+        env = dict(self.env)
+        if name in self.metrics_ports:
+            env["METRICS_PORT"] = str(self.metrics_ports[name])
         self.procs[name] = subprocess.Popen(
-            self.command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command(name), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop children in order
             # Safe after fork even with threads about: it takes no lock and imports nothing.
             preexec_fn=lambda: die_with_parent(parent),
@@ -163,6 +173,7 @@ def start_private(amqp_uri: str, data_dir: Path, extra_env: dict | None = None) 
         **(extra_env or {}),
     }
     system = System(data_dir, f"127.0.0.1:{free_port()}", env)
+    system.metrics_ports = {name: free_port() for name in SERVICES}
     system.start_all()
     try:
         system.wait_ready(90)

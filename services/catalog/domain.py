@@ -82,8 +82,16 @@ def check_line(merchant_id: str, product: dict[str, Any] | None, product_id: str
         raise Rejection("unavailable", f"{product['name']} is not available now", product_id)
     try:
         pricing.validate_quantity(product["sale_mode"], quantity)
+        least = pricing.min_quantity(product["sale_mode"], product["price_fen"],
+                                     product.get("price_per"))
     except ValueError as exc:
         raise Rejection("bad_quantity", str(exc), product_id) from None
+    if quantity < least:
+        # Priced here, at the owner of the price, so a price changed since the resident
+        # looked is caught too: a line never costs 0 fen.
+        raise Rejection("below_minimum_quantity",
+                        f"{product['name']}: at least {least} g at this price (a line costs "
+                        f"at least {pricing.MIN_LINE_FEN} fen)", product_id)
     return product
 
 

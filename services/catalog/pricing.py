@@ -9,6 +9,11 @@ Sale modes:
 Rounding rule (the only one): a weighed line is price_fen * grams / unit_grams rounded half up
 to the nearest fen, computed with integers only.  Prices and quantities are non-negative, so
 "half up" and "half away from zero" coincide.  Example: 1234 fen/500 g × 333 g = 821.844 → 822.
+
+A line costs at least 1 fen (MIN_LINE_FEN): 1 g of greens at 100 fen/500 g would round to 0
+fen, an order the shop must weigh and deliver for nothing.  ``min_quantity`` is the least
+quantity of a product that costs that much; it follows from the price, so it is right
+whatever the price becomes.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ PRICE_PER_GRAMS: dict[str, int] = {"500g": 500, "kg": 1000}
 MAX_PIECES = 999  # per order line; larger counts are data-entry errors for a walk-in shop
 MIN_WEIGHT_G = 1
 MAX_WEIGHT_G = 50_000  # 50 kg: more than anyone carries home on foot
+MIN_LINE_FEN = 1
 
 
 def _is_int(value: Any) -> bool:
@@ -83,3 +89,18 @@ def line_price_fen(
     unit = unit_grams(price_per)
     # Half up in integers: floor((2*p*q + unit) / (2*unit)) == floor(p*q/unit + 1/2).
     return (2 * price_fen * quantity + unit) // (2 * unit)
+
+
+def min_quantity(sale_mode: str, price_fen: int, price_per: str | None = None) -> int:
+    """The least quantity whose line costs at least MIN_LINE_FEN: 1 piece, or the grams at
+    which the half-up rounding first reaches 1 fen (ceil(unit / (2 * price)), at least 1 g).
+    Example: 100 fen/500 g -> 3 g (0.6 fen rounds to 1); 1 fen/kg -> 500 g."""
+    _check_mode(sale_mode)
+    validate_price_fen(price_fen)
+    if sale_mode == BY_PIECE:
+        return 1
+    if price_fen == 0:
+        raise ValueError("a free product sold by weight has no quantity worth 1 fen")
+    unit = unit_grams(price_per)
+    # line >= 1  <=>  2*p*q + unit >= 2*unit  <=>  q >= unit / (2*p)
+    return max(MIN_WEIGHT_G, -(-unit // (2 * price_fen)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.catalog import domain
+from services.catalog import domain, pricing
 from services.common.events import make_event, new_id
 from services.common.geo import cell_for
 from services.common.times import iso
@@ -50,8 +50,10 @@ def new_product(merchant: dict[str, Any], data: dict[str, Any], now: datetime) -
         "price_per": data.get("price_per") if by_weight else None,
         "unit": unit,
         "stock": data["stock"],
-        "reservations": [],
+        # Counters, not lists: the document's size does not depend on the open orders.
+        "reserved": 0,
         "sold": 0,
+        "inflight": [],
         "origin": data.get("origin"),
         "available": data.get("available", True),
         "deleted": False,
@@ -80,9 +82,11 @@ def public_product(doc: dict[str, Any]) -> dict[str, Any]:
         "sale_mode": doc["sale_mode"],
         "price_fen": doc["price_fen"],
         "price_per": doc.get("price_per"),
+        "min_quantity": pricing.min_quantity(doc["sale_mode"], doc["price_fen"],
+                                             doc.get("price_per")),
         "unit": doc["unit"],
         "stock": doc["stock"],
-        "reserved": sum(r["quantity"] for r in doc.get("reservations") or []),
+        "reserved": doc.get("reserved", 0),
         "sold": doc.get("sold", 0),
         "origin": doc.get("origin"),
         "available": doc["available"],

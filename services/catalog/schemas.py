@@ -149,6 +149,9 @@ class ProductSchema(Strict):
     sale_mode = fields.String(required=True)
     price_fen = fields.Integer(required=True)
     price_per = fields.String(allow_none=True)
+    min_quantity = fields.Integer(required=True, metadata={
+        "description": "the least quantity an order line may ask for: 1 piece, or the grams "
+                       "that cost at least 1 fen at this price (an order below it is rejected)"})
     unit = fields.String(required=True)
     stock = fields.Integer(required=True)
     reserved = fields.Integer(required=True)

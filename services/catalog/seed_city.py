@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.merchants < 1:
         parser.error("--merchants must be at least 1")
     try:
-        database = open_database("catalog", setting(None, "MONGO_URL"), args.data_dir)
+        database = open_database("catalog", setting(None, "MONGO_URL"), args.data_dir,
+                                 setting(None, "MONGO_DB_PREFIX"))
     except StoreLockedError as exc:
         sys.exit(f"error: {exc}")
     try:

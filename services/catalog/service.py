@@ -3,6 +3,9 @@ of the order saga. Entrypoints only: the work is in shops.py, near.py and reserv
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import eventlet
 from nameko.rpc import rpc
 
@@ -12,6 +15,7 @@ from services.common.config import setting
 from services.common.errors import InvalidInput, load_or_raise
 from services.common.events import load_event
 from services.common.geo import TravelModel
+from services.common.keyed_locks import KeyedLocksProvider
 from services.common.messaging import event_handler
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
@@ -20,6 +24,8 @@ from services.common.store import StoreProvider
 class CatalogService(ServiceBase):
     name = "catalog"
     store = StoreProvider(CatalogStore, "catalog")
+    # One order's events are handled one at a time (reservations.py relies on it).
+    order_locks = KeyedLocksProvider()
 
     def _walk_model(self) -> TravelModel:
         return TravelModel(setting(self.config, "WALK_SPEED_M_PER_MIN"),
@@ -104,22 +110,25 @@ class CatalogService(ServiceBase):
     @event_handler("orders", "order_placed")
     def on_order_placed(self, payload: dict) -> None:
         event = load_event(payload, "order_placed")
-        ledger_id = reservations.reserve_for_order(self.store, event, self._walk_model(),
-                                                   self.clock.now())
-        if ledger_id is not None:
-            self.flush(self.store.ledger, ledger_id)
+        with self.order_locks.hold(event["data"]["order_id"]):
+            decided = reservations.reserve_for_order(self.store, event, self._walk_model(),
+                                                     self.clock.now())
+        if decided is not None:
+            self.flush(self.store.ledger, decided["_id"], decided)
 
     @event_handler("orders", "order_cancelled")
     def on_order_cancelled(self, payload: dict) -> None:
-        reservations.release_for_order(self.store, load_event(payload, "order_cancelled"),
-                                       self.clock.now())
+        self._close(load_event(payload, "order_cancelled"), reservations.release_for_order)
 
     @event_handler("orders", "order_declined")
     def on_order_declined(self, payload: dict) -> None:
-        reservations.release_for_order(self.store, load_event(payload, "order_declined"),
-                                       self.clock.now())
+        self._close(load_event(payload, "order_declined"), reservations.release_for_order)
 
     @event_handler("orders", "order_delivered")
     def on_order_delivered(self, payload: dict) -> None:
-        reservations.sell_for_order(self.store, load_event(payload, "order_delivered"),
-                                    self.clock.now())
+        self._close(load_event(payload, "order_delivered"), reservations.sell_for_order)
+
+    def _close(self, event: dict,
+               close: Callable[[CatalogStore, dict, datetime], int]) -> None:
+        with self.order_locks.hold(event["data"]["order_id"]):
+            close(self.store, event, self.clock.now())

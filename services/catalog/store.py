@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from services.catalog.cells import MerchantCells
 from services.catalog.domain import name_keys
@@ -36,8 +37,11 @@ class CatalogStore:
         self.products.create_index("merchant_id")
         self.products.create_index("h3_cell")
         self.products.create_index("name_keys")
+        # A shop's goods page: its products on sale, oldest first.
+        self.products.create_index([("merchant_id", 1), ("deleted", 1), ("created_at", 1)])
         outbox.ensure_outbox_index(self.ledger)
         self._backfill_name_keys()
+        self._migrate_reservation_lists()
         # The embedded engine builds its in-memory hash indexes on a collection's first query
         # (~3 s for 100k merchants, ~14 s for 200k products); pay that at start-up, before
         # the service takes requests, not on a resident's first search.
@@ -54,6 +58,27 @@ class CatalogStore:
             self.products.update_one({"_id": doc["_id"]},
                                      {"$set": {"name_keys": name_keys(doc["name"])}})
         meta.update_one({"_id": "name_keys_backfilled"}, {"$set": {"done": True}}, upsert=True)
+
+    def _migrate_reservation_lists(self) -> None:
+        # Products written before the counters kept a list of their open reservations. Each
+        # becomes a recorded hold in its order's ledger, then the product gets the counter.
+        # Safe to repeat after a crash: the ledger writes are $set, the product write is
+        # guarded by the list still being there.
+        meta = self.db["meta"]
+        if meta.find_one({"_id": "reservation_lists_migrated"}) is not None:
+            return
+        for doc in list(self.products.find({"reservations": {"$exists": True}},
+                                           {"reservations": 1})):
+            listed = doc["reservations"] or []
+            for r in listed:
+                self.ledger.update_one({"_id": r["order_id"]},
+                                       {"$set": {f"held.{doc['_id']}": r["quantity"]}})
+            self.products.update_one(
+                {"_id": doc["_id"], "reservations": {"$exists": True}},
+                {"$set": {"reserved": sum(r["quantity"] for r in listed), "inflight": []},
+                 "$unset": {"reservations": ""}})
+        meta.update_one({"_id": "reservation_lists_migrated"}, {"$set": {"done": True}},
+                        upsert=True)
 
     def outbox_collections(self) -> list[Any]:
         return [self.ledger]
@@ -132,68 +157,66 @@ class CatalogStore:
             {"_id": product_id, "deleted": False}, update, return_document=ReturnDocument.AFTER
         )
 
-    def reserve(self, product_id: str, order_id: str, quantity: int,
-                now: datetime) -> dict[str, Any] | None:
-        """Take stock for an order: one guarded write, never below zero, never twice."""
-        return self.products.find_one_and_update(
-            {
-                "_id": product_id,
-                "stock": {"$gte": quantity},
-                "reservations.order_id": {"$ne": order_id},
-            },
-            {
-                "$inc": {"stock": -quantity},
-                "$push": {"reservations": {"order_id": order_id, "quantity": quantity,
-                                           "at": now}},
-            },
-            return_document=ReturnDocument.AFTER,
-        )
+    # Stock counters. A product holds three counters (stock on the shelf, reserved, sold)
+    # and ``inflight``: the ids of the operations applied to it whose order ledger has not
+    # recorded them yet (a few at a time: bounded by concurrency, not by open orders). See
+    # reservations.py and docs/architecture.md ("Reservations") for the protocol.
 
-    def holds(self, product_id: str, order_id: str) -> dict[str, Any] | None:
-        """The product if it already holds a reservation for this order."""
-        return self.products.find_one({"_id": product_id, "reservations.order_id": order_id})
-
-    def release(self, product_id: str, order_id: str) -> bool:
-        """Give an order's reserved stock back; a no-op if it holds none."""
-        return self._end_reservation(product_id, order_id, "stock")
-
-    def sell(self, product_id: str, order_id: str) -> bool:
-        """Make an order's reservation a sale; a no-op if it holds none."""
-        return self._end_reservation(product_id, order_id, "sold")
-
-    def _end_reservation(self, product_id: str, order_id: str, counter: str) -> bool:
-        """Drop the order's reservation and add its quantity to ``counter`` (back to the
-        shelf: "stock"; sold: "sold") in one guarded write."""
-        doc = self.holds(product_id, order_id)
-        if doc is None:
-            return False
-        quantity = next(r["quantity"] for r in doc["reservations"] if r["order_id"] == order_id)
+    def take(self, product_id: str, op: str, quantity: int) -> bool:
+        """Move ``quantity`` from the shelf to reserved and mark ``op`` in flight: one guarded
+        write, never below zero, never twice while the mark is there."""
         result = self.products.update_one(
-            {"_id": product_id, "reservations.order_id": order_id},
-            {"$inc": {counter: quantity}, "$pull": {"reservations": {"order_id": order_id}}},
+            {"_id": product_id, "stock": {"$gte": quantity}, "inflight": {"$ne": op}},
+            {"$inc": {"stock": -quantity, "reserved": quantity}, "$push": {"inflight": op}},
         )
         return result.modified_count == 1
 
+    def untake(self, product_id: str, op: str, quantity: int) -> bool:
+        """Undo a ``take`` the ledger never recorded: only while its mark is there."""
+        result = self.products.update_one(
+            {"_id": product_id, "inflight": op},
+            {"$inc": {"stock": quantity, "reserved": -quantity}, "$pull": {"inflight": op}},
+        )
+        return result.modified_count == 1
+
+    def end_hold(self, product_id: str, op: str, quantity: int, counter: str) -> bool:
+        """Move a recorded reservation to ``counter`` ("stock": back on the shelf, "sold")
+        and mark ``op`` in flight; a no-op while the mark is there (applied already)."""
+        result = self.products.update_one(
+            {"_id": product_id, "reserved": {"$gte": quantity}, "inflight": {"$ne": op}},
+            {"$inc": {"reserved": -quantity, counter: quantity}, "$push": {"inflight": op}},
+        )
+        return result.modified_count == 1
+
+    def settle(self, product_id: str, op: str) -> None:
+        """Drop the mark of an operation the ledger has recorded."""
+        self.products.update_one({"_id": product_id, "inflight": op},
+                                 {"$pull": {"inflight": op}})
+
     # the reservation ledger
 
-    def open_ledger(self, order_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """The order's ledger entry, created as 'reserving' if this is the first we hear."""
-        return self.ledger.find_one_and_update(
-            {"_id": order_id},
-            {"$setOnInsert": {"status": "reserving", **fields}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
+    def ledger_entry(self, order_id: str) -> dict[str, Any] | None:
+        return self.ledger.find_one({"_id": order_id})
 
-    def move_ledger(self, order_id: str, from_statuses: list[str], to_status: str,
-                    fields: dict[str, Any], events: list[dict]) -> dict[str, Any] | None:
-        """Guarded status change of the ledger, recording its events in the same write."""
-        update = outbox.outbox_update(events, {"$set": {"status": to_status, **fields}})
-        return self.ledger.find_one_and_update(
-            {"_id": order_id, "status": {"$in": from_statuses}},
-            update,
-            return_document=ReturnDocument.AFTER,
-        )
+    def decide(self, order_id: str, to_status: str, fields: dict[str, Any],
+               events: list[dict], now: datetime) -> dict[str, Any] | None:
+        """Record the answer to an order (its held lines, its events) if it is still being
+        reserved, creating the entry if this is the first write. Returns what was written
+        (the outbox holding just these events: only this write adds events to an entry), or
+        None if a cancellation got there first."""
+        update = outbox.outbox_update(
+            events, {"$set": {"status": to_status, **fields}, "$setOnInsert": {"created_at": now}})
+        try:
+            # update_one, not find_one_and_update: the embedded engine reads the document
+            # three times for the latter, and everything to return is at hand.
+            self.ledger.update_one({"_id": order_id, "status": "reserving"}, update, upsert=True)
+        except DuplicateKeyError:
+            return None  # the entry exists with another status: closed meanwhile
+        return {"_id": order_id, "status": to_status, **fields, outbox.OUTBOX: list(events)}
+
+    def clear_held(self, order_id: str) -> None:
+        """The order's reservations have ended (released or sold): nothing is held."""
+        self.ledger.update_one({"_id": order_id}, {"$set": {"held": {}}})
 
     def close_ledger(self, order_id: str, to_status: str, fields: dict[str, Any]) -> dict | None:
         """Set a final status whatever it was, creating a tombstone if the order is unknown

@@ -2,6 +2,10 @@
 
 If AMQP_URI points at this machine and nothing answers, start the local rabbitmq-server (as
 installed by the distribution) and wait for it. A remote broker is never started, only checked.
+
+``python -m services.common.broker drop-classic-queues`` clears the way for quorum queues on a
+developer's local broker (docs/operations.md, "RabbitMQ cluster"): it deletes Lifecircle's
+classic queues that are empty and unused, and names those it keeps because they hold messages.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from services.common.config import setting
 
@@ -55,6 +59,39 @@ def temporary_vhost(amqp_uri: str, name: str):
         yield amqp_uri
 
 
+OUR_QUEUES = ("evt-", "rpc-catalog", "rpc-orders", "rpc-dispatch", "rpc-notify",
+              "lifecircle.dead-letters")
+
+
+def classic_queues_to_drop(listing: str) -> tuple[list[str], list[str]]:
+    """From ``rabbitmqctl list_queues name type messages consumers`` output: our classic
+    queues that may go (empty, no consumer), and those that must stay (not empty or in use)."""
+    drop, keep = [], []
+    for line in listing.splitlines():
+        fields = line.split("\t")
+        if len(fields) != 4 or not fields[0].startswith(OUR_QUEUES) or fields[1] != "classic":
+            continue
+        name, _, messages, consumers = fields
+        (drop if messages == "0" and consumers == "0" else keep).append(name)
+    return drop, keep
+
+
+def drop_classic_queues(amqp_uri: str) -> None:
+    vhost = unquote(urlparse(amqp_uri).path.lstrip("/")) or "/"
+    ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    listing = subprocess.run([ctl, "list_queues", "-q", "-p", vhost, "name", "type", "messages",
+                              "consumers"], capture_output=True, text=True, timeout=60)
+    if listing.returncode != 0:
+        sys.exit(f"rabbitmqctl list_queues failed: {listing.stderr.strip()}")
+    drop, keep = classic_queues_to_drop(listing.stdout)
+    for name in drop:
+        subprocess.run([ctl, "delete_queue", "-p", vhost, name], capture_output=True, timeout=60)
+        print("deleted", name)
+    for name in keep:
+        print(f"kept {name}: it holds messages or has consumers; stop the services, let it "
+              f"drain, and run this again", file=sys.stderr)
+
+
 def ensure(amqp_uri: str, wait_seconds: float = 90.0) -> None:
     host, port = broker_address(amqp_uri)
     if reachable(host, port):
@@ -81,6 +118,9 @@ def ensure(amqp_uri: str, wait_seconds: float = 90.0) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["ensure"]:
-        sys.exit("usage: python -m services.common.broker ensure")
-    ensure(setting(None, "AMQP_URI"))
+    if sys.argv[1:] == ["ensure"]:
+        ensure(setting(None, "AMQP_URI"))
+    elif sys.argv[1:] == ["drop-classic-queues"]:
+        drop_classic_queues(setting(None, "AMQP_URI"))
+    else:
+        sys.exit("usage: python -m services.common.broker ensure|drop-classic-queues")

@@ -17,6 +17,8 @@ DEFAULTS: dict[str, Any] = {
     "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/",
     # Empty: embedded store under DATA_DIR. A mongodb:// URL: a real MongoDB.
     "MONGO_URL": "",
+    # Prefix of the database names on MongoDB (several environments or test runs on one server).
+    "MONGO_DB_PREFIX": "",
     "DATA_DIR": "data",
     "CITY_TZ": "Asia/Shanghai",
     # Orders
@@ -47,6 +49,12 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_GRACE_SECONDS": 3.0,
     "EVENT_MAX_ATTEMPTS": 5,
     "EVENT_RETRY_BASE_MS": 500,
+    # RabbitMQ (docs/operations.md): quorum queues for a cluster; 0 keeps classic queues.
+    "AMQP_QUORUM_QUEUES": True,
+    # Unacknowledged messages per consumer; 0: one per nameko worker (max_workers).
+    "AMQP_PREFETCH": 0,
+    # Port of the service's Prometheus /metrics; 0: none (several services share a host).
+    "METRICS_PORT": 0,
     # Walking model (see docs/circle.md)
     "WALK_SPEED_M_PER_MIN": 75.0,
     "WALK_DETOUR_FACTOR": 1.3,

@@ -15,7 +15,7 @@ from typing import Any
 from kombu import Connection, Exchange, Producer
 
 from services.common.config import setting
-from services.common.messaging import ATTEMPTS_HEADER, DEAD_LETTER_QUEUE
+from services.common.messaging import ATTEMPTS_HEADER, dead_letter_queue
 
 
 def _describe(message: Any) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def list_dead_letters(amqp_uri: str, limit: int = 100) -> list[dict[str, Any]]:
     seen = []
     with Connection(amqp_uri) as conn:
         channel = conn.channel()
-        queue = DEAD_LETTER_QUEUE(channel)
+        queue = dead_letter_queue(None)(channel)
         queue.declare()
         messages = []
         for _ in range(limit):
@@ -58,7 +58,7 @@ def replay(amqp_uri: str, event_id: str | None = None, limit: int = 1000) -> int
     replayed = 0
     with Connection(amqp_uri) as conn:
         channel = conn.channel()
-        queue = DEAD_LETTER_QUEUE(channel)
+        queue = dead_letter_queue(None)(channel)
         queue.declare()
         producer = Producer(channel, exchange=Exchange(""))
         keep = []

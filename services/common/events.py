@@ -17,6 +17,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 from services.common.times import iso
 
 _CONTRACTS: dict[tuple[str, int], type[Schema]] = {}
+# One instance per contract: building a marshmallow schema costs more than loading with it,
+# and an instance can be reused (loading keeps no state on it).
+_INSTANCES: dict[tuple[str, int], Schema] = {}
 
 
 class InvalidEvent(Exception):
@@ -44,6 +47,14 @@ def contract_for(event_type: str, version: int = 1) -> type[Schema]:
         raise InvalidEvent(f"no contract for event {event_type!r} version {version}") from None
 
 
+def _contract_schema(event_type: str, version: int) -> Schema:
+    key = (event_type, version)
+    schema = _INSTANCES.get(key)
+    if schema is None:
+        schema = _INSTANCES[key] = contract_for(event_type, version)()
+    return schema
+
+
 def known_event_types() -> list[tuple[str, int]]:
     _load_contracts()
     return sorted(_CONTRACTS)
@@ -61,6 +72,9 @@ class EnvelopeSchema(Schema):
     correlation_id = fields.String(required=True)
     causation_id = fields.String(required=True, allow_none=True)
     data = fields.Dict(required=True)
+
+
+_ENVELOPE = EnvelopeSchema()
 
 
 def new_id(prefix: str) -> str:
@@ -83,7 +97,7 @@ def make_event(
     occurred_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Build a JSON-ready envelope; raises InvalidEvent if ``data`` breaks the contract."""
-    schema = contract_for(event_type, version)()
+    schema = _contract_schema(event_type, version)
     try:
         checked = schema.dump(schema.load(data))
     except ValidationError as exc:
@@ -105,12 +119,12 @@ def load_event(payload: Any, expected_type: str | None = None) -> dict[str, Any]
     if not isinstance(payload, dict):
         raise InvalidEvent(f"event payload is {type(payload).__name__}, not an object")
     try:
-        envelope = EnvelopeSchema().load(payload)
+        envelope = _ENVELOPE.load(payload)
     except ValidationError as exc:
         raise InvalidEvent(f"bad envelope: {exc.messages}") from exc
     if expected_type is not None and envelope["type"] != expected_type:
         raise InvalidEvent(f"expected {expected_type!r}, got {envelope['type']!r}")
-    schema = contract_for(envelope["type"], envelope["version"])()
+    schema = _contract_schema(envelope["type"], envelope["version"])
     try:
         envelope["data"] = schema.load(envelope["data"])
     except ValidationError as exc:

@@ -1,7 +1,7 @@
 """Publishing and consuming events reliably.
 
-Publishing: ``EventPublisher`` is nameko's EventDispatcher taking a whole envelope (events are
-published from outboxes, see outbox.py).
+Publishing: ``EventPublisher`` sends whole envelopes to the service's events exchange with
+windowed publisher confirms (publisher.py); events are published from outboxes (outbox.py).
 
 Consuming: nameko acks a message whose handler raised, which would silently drop it (or, with
 ``requeue_on_error``, loop forever). ``event_handler`` below instead:
@@ -21,24 +21,33 @@ from typing import Any
 from amqp.exceptions import AMQPError
 from kombu import Exchange, Queue
 from kombu.exceptions import KombuError
+from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
-from nameko.events import EventDispatcher, EventHandler
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 from nameko.rpc import RpcConsumer
 
+from services.common import metrics, queues
 from services.common.config import setting
 from services.common.events import InvalidEvent
+from services.common.publisher import BatchPublisher
 from services.common.times import iso
 
 ATTEMPTS_HEADER = "x-lifecircle-attempts"
 DEAD_LETTER_EXCHANGE = Exchange("lifecircle.dead-letters", type="fanout", durable=True)
-DEAD_LETTER_QUEUE = Queue(
-    "lifecircle.dead-letters", exchange=DEAD_LETTER_EXCHANGE, routing_key="#", durable=True
-)
+DEAD_LETTER_QUEUE_NAME = "lifecircle.dead-letters"
 MAX_RETRY_DELAY_MS = 60_000
 
 
-def retry_queue_for(queue_name: str) -> Queue:
+def dead_letter_queue(config: dict | None) -> Queue:
+    """The one queue of dead letters (a quorum queue unless AMQP_QUORUM_QUEUES is off)."""
+    return Queue(DEAD_LETTER_QUEUE_NAME, exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
+                 durable=True, queue_arguments=queues.durable_arguments(config))
+
+
+def retry_queue_for(queue_name: str, config: dict | None = None) -> Queue:
     """A holding queue whose expired messages go back to the consumer's queue."""
     return Queue(
         f"{queue_name}.retry",
@@ -48,6 +57,7 @@ def retry_queue_for(queue_name: str) -> Queue:
         queue_arguments={
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": queue_name,
+            **queues.durable_arguments(config, dead_lettering=True),
         },
     )
 
@@ -57,43 +67,65 @@ def retry_delay_ms(attempt: int, base_ms: int) -> int:
     return min(base_ms * 2 ** max(attempt - 1, 0), MAX_RETRY_DELAY_MS)
 
 
-class EventPublisher(EventDispatcher):
-    """``self.publish(envelope)`` sends an envelope as an event of this service."""
+class Publish:
+    """What a worker gets: ``publish(envelope)``, ``publish.many(envelopes)``; each returns
+    once the broker has confirmed."""
 
-    def get_dependency(self, worker_ctx: Any) -> Any:
-        dispatch = super().get_dependency(worker_ctx)
+    def __init__(self, publisher: BatchPublisher):
+        self._publisher = publisher
 
-        def publish(envelope: dict[str, Any]) -> None:
-            dispatch(envelope["type"], envelope)
+    def __call__(self, envelope: dict[str, Any]) -> None:
+        self._publisher.publish_many([envelope])
 
-        return publish
+    def many(self, envelopes: list[dict[str, Any]]) -> None:
+        self._publisher.publish_many(envelopes)
+
+
+class EventPublisher(DependencyProvider):
+    """Events of this service to its ``<service>.events`` exchange, routed by type, with
+    windowed publisher confirms shared by every worker of the process (publisher.py)."""
+
+    def setup(self) -> None:
+        exchange = f"{self.container.service_name}.events"
+        self.publisher = BatchPublisher(setting(self.container.config, "AMQP_URI"),
+                                        lambda envelope: (exchange, envelope["type"]))
+
+    def start(self) -> None:
+        self.publisher.start(spawn=self.container.spawn_managed_thread)
+
+    def stop(self) -> None:
+        self.publisher.stop()
+
+    def kill(self) -> None:
+        self.publisher.close()
+
+    def get_dependency(self, worker_ctx: Any) -> Publish:
+        return Publish(self.publisher)
 
 
 class ReliableEventHandler(EventHandler):
     def setup(self) -> None:
         super().setup()
         config = self.container.config
+        self.queue = queues.as_durable(self.queue, config)
         self.max_attempts = setting(config, "EVENT_MAX_ATTEMPTS")
         self.retry_base_ms = setting(config, "EVENT_RETRY_BASE_MS")
-        self.retry_queue = retry_queue_for(self.queue.name)
+        self.retry_queue = retry_queue_for(self.queue.name, config)
+        self.dead_letter_queue = dead_letter_queue(config)
         self.publisher = Publisher(
             setting(config, "AMQP_URI"), use_confirms=True, serializer="json"
         )
-
-    def start(self) -> None:
-        # Declared at every start-up: a broker that lost them gets them back.
-        from kombu import Connection
-
-        with Connection(self.publisher.amqp_uri) as conn:
-            channel = conn.default_channel
-            self.retry_queue(channel).declare()
-            DEAD_LETTER_EXCHANGE(channel).declare()
-            DEAD_LETTER_QUEUE(channel).declare()
-        super().start()
+        # Declared at every start-up: a broker that lost them gets them back. Here in setup,
+        # before any consumer starts: a queue left with another type (classic vs quorum) must
+        # stop the start with a clear error, not leave a consumer retrying it for ever.
+        queues.declare(self.publisher.amqp_uri, self.queue, self.retry_queue,
+                       DEAD_LETTER_EXCHANGE, self.dead_letter_queue)
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None):
+        service, event_type = self.container.service_name, self.event_type
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            metrics.EVENTS.labels(service, event_type, "handled").inc()
             return
         error = exc_info[1]
         headers = dict(message.headers or {})
@@ -102,7 +134,9 @@ class ReliableEventHandler(EventHandler):
         try:
             if isinstance(error, InvalidEvent) or attempts >= self.max_attempts:
                 self._dead_letter(message, headers, error, attempts)
+                outcome = "dead_lettered"
             else:
+                outcome = "retried"
                 self.publisher.publish(
                     message.payload,
                     exchange=None,
@@ -116,6 +150,7 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.requeue_message(message)
             return
         self.queue_consumer.ack_message(message)
+        metrics.EVENTS.labels(service, event_type, outcome).inc()
 
     def _dead_letter(self, message: Any, headers: dict, error: BaseException, attempts: int):
         headers.update(
@@ -132,11 +167,23 @@ class ReliableEventHandler(EventHandler):
             exchange=DEAD_LETTER_EXCHANGE,
             routing_key=self.queue.name,
             headers=headers,
-            declare=[DEAD_LETTER_QUEUE],
+            declare=[self.dead_letter_queue],
         )
 
 
 event_handler = ReliableEventHandler.decorator
+
+
+class ReplyPublisher(Publisher):
+    """RPC replies without a publisher confirm. A reply goes to the caller's own non-durable
+    reply queue, so a confirm protects nothing a caller relies on: a reply that never
+    arrives ends in the caller's timeout, and our commands are safe to repeat (idempotency
+    keys, guarded moves). It did cost a broker round trip per call."""
+
+    use_confirms = False
+
+
+nameko_rpc.Responder.publisher_cls = ReplyPublisher
 
 
 # Surviving a broker restart. nameko 2.14 kills the whole container (and `nameko run` then
@@ -168,6 +215,19 @@ def _reply_or_requeue(self: Any, message: Any, result: Any, exc_info: Any) -> An
         return result, exc_info
 
 
+# Quorum queues and a prefetch for nameko's own consumers (RPC request queues; event handler
+# queues are made durable in ReliableEventHandler.setup). Reply queues stay classic: exclusive.
+def _durable_rpc_queue_setup(self: Any) -> None:
+    _rpc_consumer_setup(self)
+    config = self.container.config
+    self.queue = queues.as_durable(self.queue, config)
+    queues.declare(config[AMQP_URI_CONFIG_KEY], self.queue)  # a clash fails here, clearly
+
+
+_rpc_consumer_setup = RpcConsumer.setup
+RpcConsumer.setup = _durable_rpc_queue_setup
+QueueConsumer.prefetch_count = property(
+    lambda self: queues.prefetch(self.container.config, self.container.max_workers))
 QueueConsumer.ack_message = _tolerant(QueueConsumer.ack_message)
 QueueConsumer.requeue_message = _tolerant(QueueConsumer.requeue_message)
 _send_rpc_reply = RpcConsumer.handle_result

@@ -46,14 +46,22 @@ def ensure_outbox_index(collection: Any) -> None:
 
 
 def _mark_published(collection: Any, doc_id: Any, event_ids: list[str]) -> None:
+    # Usually the outbox holds exactly what was just published: empty it in one write.
+    emptied = collection.update_one(
+        {"_id": doc_id, OUTBOX: {"$size": len(event_ids)}, f"{OUTBOX}.id": {"$all": event_ids}},
+        {"$set": {OUTBOX: [], PENDING: False}})
+    if emptied.modified_count:
+        return
     collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": event_ids}}}})
     # Only clear the flag if nothing new was appended meanwhile.
     collection.update_one({"_id": doc_id, OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})
 
 
-def flush(collection: Any, doc_id: Any, dispatch: Dispatch) -> int:
-    """Publish the document's pending events now; returns how many were published."""
-    doc = collection.find_one({"_id": doc_id}, {OUTBOX: 1})
+def flush(collection: Any, doc_id: Any, dispatch: Dispatch,
+          written: dict[str, Any] | None = None) -> int:
+    """Publish the document's pending events now; returns how many were published.
+    ``written``: the document as the write just returned it (saves reading it again)."""
+    doc = written if written is not None else collection.find_one({"_id": doc_id}, {OUTBOX: 1})
     events = (doc or {}).get(OUTBOX) or []
     return _publish(collection, doc_id, events, dispatch)
 
@@ -76,7 +84,11 @@ def relay(
 def _publish(collection: Any, doc_id: Any, events: list[dict], dispatch: Dispatch) -> int:
     if not events:
         return 0
-    for event in events:
-        dispatch(event)
+    many = getattr(dispatch, "many", None)  # one confirm window for all of them
+    if many is not None:
+        many(events)
+    else:
+        for event in events:
+            dispatch(event)
     _mark_published(collection, doc_id, [e["id"] for e in events])
     return len(events)

@@ -23,3 +23,8 @@ def slice_page(items: list[Any], page: int, page_size: int) -> list[Any]:
     """The items of ``page`` from a list already ranked in memory."""
     start = offset(page, page_size)
     return items[start:start + page_size]
+
+
+def empty_page(page: int, page_size: int) -> dict[str, Any]:
+    """The answer to a list whose scope is nothing (services/common/scopes.py)."""
+    return page_dict([], page, page_size, 0)

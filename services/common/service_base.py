@@ -1,4 +1,5 @@
-"""What every nameko service has: its logger, clock, event publisher, outbox relay and ping."""
+"""What every nameko service has: its logger, clock, event publisher, metrics, outbox relay and
+ping."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from nameko.rpc import rpc
 from services.common import outbox
 from services.common.clock import ClockProvider
 from services.common.config import setting
-from services.common.logs import WorkerLog
+from services.common.logs import WorkerLog, get_logger
 from services.common.messaging import EventPublisher
+from services.common.metrics import ServiceMetrics
+from services.common.publisher import PublishFailed
 from services.common.refusals import Forbidden
 from services.common.subjects import valid_subject
 from services.common.timers import timer_every
@@ -27,6 +30,7 @@ class ServiceBase:
     clock = ClockProvider()
     publish = EventPublisher()
     log = WorkerLog()
+    metrics = ServiceMetrics()  # subclasses may pass their own gauges
 
     @rpc
     def ping(self) -> dict[str, Any]:
@@ -39,9 +43,19 @@ class ServiceBase:
         return outbox.relay(self.store.outbox_collections(), self.publish,
                             self.clock.now() - grace)
 
-    def flush(self, collection: Any, doc_id: Any) -> int:
-        """Publish what a write just recorded in a document's outbox."""
-        return outbox.flush(collection, doc_id, self.publish)
+    def flush(self, collection: Any, doc_id: Any, written: dict | None = None) -> int:
+        """Publish what a write just recorded in a document's outbox (``written``: the
+        document the write returned, if at hand). If the broker does not
+        confirm, the events stay in the outbox and the relay publishes them later: the state
+        change is done either way, so the caller is not failed for it."""
+        try:
+            return outbox.flush(collection, doc_id, self.publish, written)
+        except PublishFailed as exc:
+            self.log_publish_failure(exc)
+            return 0
+
+    def log_publish_failure(self, exc: Exception) -> None:
+        get_logger().warning("publish_failed", error=str(exc), outcome="left_for_relay")
 
 
 def actor_of(actor: Any) -> dict[str, str]:

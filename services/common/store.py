@@ -13,6 +13,7 @@ import os
 import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from nameko.extensions import DependencyProvider
 
@@ -72,13 +73,28 @@ class Database:
                 self._lock.release()
 
 
-def open_database(name: str, mongo_url: str = "", data_dir: str = "data") -> Database:
-    """Open the database called ``name`` on a MongoDB server or in the embedded store."""
+def mongo_client_options(mongo_url: str) -> dict[str, Any]:
+    """Client options for a MongoDB replica set. Every write is acknowledged by a majority of
+    the members (w=majority, journaled), so a write the service reported done survives the
+    loss of the primary; retryable writes resend one interrupted by an election. Options in
+    the URL itself win (``?w=1`` for a benchmark, say)."""
+    in_url = {part.split("=", 1)[0].lower() for part in urlsplit(mongo_url).query.split("&")}
+    options: dict[str, Any] = {"tz_aware": True}
+    defaults = {"w": "majority", "journal": True, "retryWrites": True,
+                "wTimeoutMS": 10_000, "readPreference": "primary"}
+    options.update({key: value for key, value in defaults.items() if key.lower() not in in_url})
+    return options
+
+
+def open_database(name: str, mongo_url: str = "", data_dir: str = "data",
+                  prefix: str = "") -> Database:
+    """Open the database called ``name`` (``prefix + name`` on a MongoDB server) on a MongoDB
+    server or in the embedded store."""
     if mongo_url.startswith(("mongodb://", "mongodb+srv://")):
         import pymongo
 
-        client = pymongo.MongoClient(mongo_url, tz_aware=True)
-        return Database(client[name], client, None)
+        client = pymongo.MongoClient(mongo_url, **mongo_client_options(mongo_url))
+        return Database(client[prefix + name], client, None)
     if mongo_url:
         raise ValueError("MONGO_URL must start with mongodb:// or mongodb+srv:// (or be empty)")
 
@@ -110,7 +126,8 @@ class StoreProvider(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.database = open_database(
-            self.db_name, setting(config, "MONGO_URL"), setting(config, "DATA_DIR")
+            self.db_name, setting(config, "MONGO_URL"), setting(config, "DATA_DIR"),
+            setting(config, "MONGO_DB_PREFIX"),
         )
         self.store = self.store_cls(self.database.db)
         self.store.ensure_indexes()

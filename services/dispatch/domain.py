@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-from services.common import hours, refusals
+from services.common import hours, refusals, scopes
 from services.common.geo import TravelModel, haversine_m
 from services.common.times import as_utc
 
@@ -290,6 +290,17 @@ class WrongCode(DispatchError, refusals.InvalidInput):
         super().__init__(message, details or {"code": [message]}, code)
 
 
+class CodeLocked(DispatchError, refusals.Conflict):
+    """409 code_locked: too many wrong completion codes; the resident must issue a new one."""
+
+    code = "code_locked"
+
+    def __init__(self, message: str = "too many wrong completion codes: the job is locked "
+                                      "until the resident issues a new code",
+                 details: dict | None = None, code: str | None = None):
+        super().__init__(message, details or {"code": ["locked"]}, code)
+
+
 class TechnicianBusy(DispatchError, refusals.Conflict):
     """409 technician_busy: booked for another job (one job per technician)."""
 
@@ -307,7 +318,7 @@ class TechnicianUnavailable(DispatchError, refusals.Conflict):
 
 
 # Every refusal the domain raises, for registering them to cross RPC as themselves.
-REFUSALS = (IllegalTransition, NotAllowed, InvalidInput, WrongCode, TechnicianBusy,
+REFUSALS = (IllegalTransition, NotAllowed, InvalidInput, WrongCode, CodeLocked, TechnicianBusy,
             TechnicianUnavailable)
 
 
@@ -419,7 +430,8 @@ def transition(
 
     Keyword args: assign -> technician_id (req), technician_name; decline/cannot_fix ->
     reason (req); accept_timeout -> technician_id (optional stale-timer guard);
-    complete -> code (req); cancel -> reason; rate -> stars (int 1-5), comment.
+    arrive -> technician (their document, for the arrival check); complete -> code (req);
+    cancel -> reason; rate -> stars (int 1-5), comment.
     """
     current = repair.get("status", "open")
     check_move(current, action)
@@ -483,8 +495,11 @@ def transition(
     elif action == "arrive":
         # SLA is about the first arrival; a later re-dispatch after cannot_fix keeps it.
         updates["arrived_at"] = repair.get("arrived_at") or now
+        updates["arrival_check"] = arrival_check(repair, kw.get("technician"), now)
         event_type = "technician_arrived"
     elif action == "complete":
+        if repair.get("code_locked"):
+            raise CodeLocked()
         given, expected_code = kw.get("code"), repair.get("completion_code")
         if not isinstance(given, str) or not isinstance(expected_code, str):
             raise WrongCode("completion code required")
@@ -519,6 +534,108 @@ def transition(
     entry = {"status": new_status, "at": now, "by": data["by"], "note": note}
     updates["history"] = [*(repair.get("history") or []), entry]
     return updates, [{"type": event_type, "data": data}]
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def repair_scope(who: dict[str, str], technician_id: str | None,
+                 status: str | None = None) -> scopes.Scope:
+    """The repairs a person lists: dispatchers and admins the active ones (or those of a
+    status), a technician the jobs of their own profile, a resident their own reports.
+    A technician without a profile (``technician_id`` None) lists nothing: a query on a
+    missing technician would match every unassigned repair in the city."""
+    role = who["role"]
+    if role in ("dispatcher", "admin"):
+        scope = scopes.everything() if status else {"status": {"$in": list(ACTIVE_STATUSES)}}
+    elif role == "technician":
+        scope = scopes.owned_by("technician_id", technician_id)
+    elif role == "resident":
+        scope = scopes.owned_by("resident_id", who["sub"])
+    else:
+        raise refusals.Forbidden("repairs are for residents, technicians and dispatchers")
+    return scopes.narrowed(scope, status=status)
+
+
+# --------------------------------------------------------------------------- completion code
+
+# Wrong codes a job takes before it locks: a 6-digit code then has a 5 in 1,000,000 chance
+# of being guessed, where an unbounded number of tries would find it.
+MAX_CODE_ATTEMPTS = 5
+CODE_LOCKED_REASON = f"{MAX_CODE_ATTEMPTS} wrong completion codes"
+NEW_CODE_STATUSES = frozenset(ACTIVE_STATUSES)
+
+
+def check_code_attempt(repair: dict[str, Any], actor: dict[str, Any]) -> None:
+    """Before a completion code is even compared: the move must be legal now and this
+    person's, and the job not locked. Each attempt that passes takes one of the code's
+    MAX_CODE_ATTEMPTS (the store counts them in one guarded write)."""
+    check_move(repair.get("status", "open"), "complete")
+    _check_actor(repair, "complete", actor)
+    if repair.get("code_locked") or (repair.get("code_attempts") or 0) >= MAX_CODE_ATTEMPTS:
+        raise CodeLocked()
+
+
+def attempts_left(repair: dict[str, Any]) -> int:
+    return max(0, MAX_CODE_ATTEMPTS - (repair.get("code_attempts") or 0))
+
+
+def should_lock(repair: dict[str, Any]) -> bool:
+    """Every attempt at this code is used up on a job still waiting for it, not yet locked."""
+    return (repair.get("status") == "arrived" and not repair.get("code_locked")
+            and attempts_left(repair) == 0)
+
+
+def wrong_code(repair: dict[str, Any]) -> WrongCode:
+    """The refusal for a wrong code, saying how many tries are left (``repair`` as the
+    attempt counted it)."""
+    left = attempts_left(repair)
+    return WrongCode(f"completion code does not match; {left} "
+                     f"attempt{'s' if left != 1 else ''} left before the job locks",
+                     {"code": ["does not match"], "attempts_left": [str(left)]})
+
+
+def new_code_updates(repair: dict[str, Any], actor: dict[str, Any], code: str,
+                     now: datetime) -> dict[str, Any]:
+    """The reporting resident replaces the completion code (say it was seen, or the job
+    locked): a fresh code with a fresh count of attempts, which unlocks the job."""
+    status = repair.get("status", "open")
+    if status not in NEW_CODE_STATUSES:
+        raise IllegalTransition.of(status, "issue a new code for")
+    reporter = repair.get("resident_id")
+    if actor.get("role") != "resident" or reporter is None or actor.get("id") != reporter:
+        raise NotAllowed("only the reporting resident may issue a new code")
+    entry = {"status": status, "at": now, "by": {"id": actor["id"], "role": "resident"},
+             "note": "new completion code"}
+    return {"completion_code": code, "code_attempts": 0, "code_locked": False,
+            "code_locked_at": None, "updated_at": now,
+            "history": [*(repair.get("history") or []), entry]}
+
+
+def lock_updates(repair: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The job locks: the technician can no longer complete it until a new code."""
+    entry = {"status": repair.get("status"), "at": now, "by": {"id": "system", "role": "system"},
+             "note": f"locked after {CODE_LOCKED_REASON}"}
+    return {"code_locked": True, "code_locked_at": now, "updated_at": now,
+            "history": [*(repair.get("history") or []), entry]}
+
+
+# --------------------------------------------------------------------------- arrival check
+
+
+def arrival_check(repair: dict[str, Any], technician: dict[str, Any] | None,
+                  now: datetime) -> dict[str, Any]:
+    """What the dispatcher sees when "arrived" is pressed: the technician's last reported
+    location, when it was reported, and its straight-line distance from the job's address
+    (all None when the technician never reported one)."""
+    where = _point((technician or {}).get("location"))
+    target = _point(repair.get("location"))
+    distance = (round(haversine_m(where[0], where[1], target[0], target[1]))
+                if where and target else None)
+    return {"at": now,
+            "location": {"lat": where[0], "lng": where[1]} if where else None,
+            "location_at": (technician or {}).get("location_at") if where else None,
+            "distance_m": distance}
 
 
 # --------------------------------------------------------------------------- SLA

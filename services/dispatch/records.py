@@ -101,17 +101,24 @@ def new_repair(resident_id: str, idempotency_key: str, data: dict[str, Any], now
         "technician_sub": None,
         "eta_minutes": None,
         "accept_by": None,
-        "completion_code": domain.make_completion_code(_rng),
+        "completion_code": new_completion_code(),
+        "code_attempts": 0,
+        "code_locked": False,
+        "arrival_check": None,
         "declined_technician_ids": [],
         "sla_at_risk_sent": False,
         "sla_breached_sent": False,
         "history": [{"status": "open", "at": now, "by": {"id": resident_id, "role": "resident"},
                      "note": ""}],
-        "idempotency_key": idempotency.scoped_key(resident_id, idempotency_key),
+        **idempotency.key_fields(resident_id, idempotency_key),
         "fingerprint": idempotency.fingerprint(data),
         "created_at": now,
         "updated_at": now,
     }
+
+
+def new_completion_code() -> str:
+    return domain.make_completion_code(_rng)
 
 
 def can_see(repair: dict[str, Any], who: dict[str, str], tech_id: str | None) -> bool:
@@ -124,9 +131,17 @@ def can_see(repair: dict[str, Any], who: dict[str, str], tech_id: str | None) ->
     return False
 
 
+def public_arrival_check(check: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not check:
+        return None
+    return {"at": iso(check["at"]), "location": check.get("location"),
+            "location_at": iso(check.get("location_at")), "distance_m": check.get("distance_m")}
+
+
 def public_repair(doc: dict[str, Any], who: dict[str, str], now: datetime) -> dict[str, Any]:
     show_code = (who["role"] == "resident" and doc["resident_id"] == who["sub"]
                  and doc["status"] in CODE_VISIBLE_IN)
+    dispatching = who["role"] in ("dispatcher", "admin")
     rating = doc.get("rating") or {}
     return {
         "id": doc["_id"], "status": doc["status"], "resident_id": doc["resident_id"],
@@ -137,6 +152,11 @@ def public_repair(doc: dict[str, Any], who: dict[str, str], now: datetime) -> di
         "technician_name": doc.get("technician_name"),
         "eta_minutes": doc.get("eta_minutes"), "accept_by": iso(doc.get("accept_by")),
         "completion_code": doc["completion_code"] if show_code else None,
+        "code_locked": bool(doc.get("code_locked")),
+        "code_attempts_left": domain.attempts_left(doc),
+        # Where the technician's phone last said they were when they pressed "arrived":
+        # for dispatchers only (a technician's whereabouts are not the resident's business).
+        "arrival_check": public_arrival_check(doc.get("arrival_check")) if dispatching else None,
         "resolution": doc.get("resolution"), "parts_used": doc.get("parts_used"),
         "rating": rating.get("stars"), "comment": rating.get("comment"),
         "assigned_at": iso(doc.get("assigned_at")), "accepted_at": iso(doc.get("accepted_at")),

@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.common import idempotency, outbox
+from services.common import idempotency, outbox, scopes
 from services.common.outbox import Dispatch
+from services.common.paging import empty_page, offset, page_dict
 from services.common.refusals import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
 from services.common.times import as_utc, iso
 from services.dispatch import domain, records, schemas
@@ -50,21 +51,13 @@ def visible(store: DispatchStore, who: dict[str, str], repair_id: str) -> dict[s
 def list_for(store: DispatchStore, who: dict[str, str], page: int, page_size: int,
              status: str | None, now: datetime) -> dict[str, Any]:
     """Residents their own, technicians their jobs, dispatchers the active ones (or a
-    status), newest first."""
-    query: dict[str, Any]
-    if who["role"] in ("dispatcher", "admin"):
-        query = {} if status else {"status": {"$in": list(domain.ACTIVE_STATUSES)}}
-    elif who["role"] == "technician":
-        query = {"technician_id": _technician_id(store, who)}
-    elif who["role"] == "resident":
-        query = {"resident_id": who["sub"]}
-    else:
-        raise Forbidden("repairs are for residents, technicians and dispatchers")
-    if status:
-        query["status"] = status
-    docs, total = store.page(query, (page - 1) * page_size, page_size)
-    return {"items": [records.public_repair(d, who, now) for d in docs], "page": page,
-            "page_size": page_size, "total": total}
+    status), newest first. A scope of nothing (a technician without a profile) is an empty
+    page, not a query."""
+    scope = domain.repair_scope(who, _technician_id(store, who), status)
+    if scope is scopes.NOTHING:
+        return empty_page(page, page_size)
+    docs, total = store.page(scope, offset(page, page_size), page_size)
+    return page_dict(docs, page, page_size, total, lambda d: records.public_repair(d, who, now))
 
 
 # ------------------------------------------------------------------ reporting
@@ -85,7 +78,7 @@ def report(store: DispatchStore, publish: Dispatch, who: dict[str, str], idempot
     doc = records.new_repair(who["sub"], idempotency_key, data, now, schemas.SLA_MINUTES)
     event = records.repair_event("repair_requested", doc, None, now, by=who["sub"])
     if store.insert_repair(doc, [event]) is None:
-        existing = store.repair_by_idempotency_key(doc["idempotency_key"])
+        existing = store.repair_by_idempotency_key(who["sub"], idempotency_key)
         idempotency.check_replay(existing["fingerprint"], data, "repair")
         return {"repair": records.public_repair(existing, who, now), "created": False}
     _flush(store, publish, doc["_id"])
@@ -148,17 +141,89 @@ def _move_arguments(action: str, body: dict[str, Any]) -> tuple[dict[str, Any], 
     return {}, {}
 
 
+def _acting(store: DispatchStore, who: dict[str, str]) -> dict[str, Any]:
+    """Who makes a move, as the domain knows them: a technician by their profile's id."""
+    return {"id": _technician_id(store, who) if who["role"] == "technician" else who["sub"],
+            "role": who["role"]}
+
+
 def act(store: DispatchStore, publish: Dispatch, who: dict[str, str], repair_id: str,
         action: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A move a person makes by name (domain.PERSON_MOVES), with its validated body."""
     repair = visible(store, who, repair_id)
-    acting = {"id": _technician_id(store, who) if who["role"] == "technician" else who["sub"],
-              "role": who["role"]}
+    acting = _acting(store, who)
+    if action == "complete":
+        return complete(store, publish, who, repair, acting, body, now)
     kwargs, extra = _move_arguments(action, body)
+    if action == "arrive" and repair.get("technician_id"):
+        # The arrival check compares the technician's last reported location with the address.
+        kwargs["technician"] = store.technician(repair["technician_id"])
     before, moved = move(store, publish, repair["_id"], action, acting, who["sub"], now,
                          extra=extra, **kwargs)
     follow_up(store, action, before, moved, now)
     return moved
+
+
+def complete(store: DispatchStore, publish: Dispatch, who: dict[str, str],
+             repair: dict[str, Any], acting: dict[str, Any], body: dict[str, Any],
+             now: datetime) -> dict[str, Any]:
+    """The technician closes the job with the resident's code. Every attempt is counted
+    before the code is compared (store.count_code_attempt), so however many arrive at once
+    at most domain.MAX_CODE_ATTEMPTS are compared per code; the wrong one that uses the last
+    attempt locks the job and tells the resident and the dispatchers."""
+    for _ in range(MOVE_ATTEMPTS):
+        domain.check_code_attempt(repair, acting)
+        counted = store.count_code_attempt(repair["_id"], domain.MAX_CODE_ATTEMPTS)
+        if counted is not None:
+            break
+        repair = visible(store, who, repair["_id"])  # moved, locked or given a new code
+    else:
+        raise Conflict("the repair is changing too fast; retry", code="busy")
+    kwargs, extra = _move_arguments("complete", body)
+    try:
+        before, moved = move(store, publish, repair["_id"], "complete", acting, who["sub"],
+                             now, extra=extra, **kwargs)
+    except domain.WrongCode:
+        if domain.attempts_left(counted) > 0:
+            raise domain.wrong_code(counted) from None
+        lock_code(store, publish, repair["_id"], now)
+        raise domain.CodeLocked("completion code does not match, and that was the last "
+                                "attempt: the job is locked until the resident issues a new "
+                                "code") from None
+    follow_up(store, "complete", before, moved, now)
+    return moved
+
+
+def lock_code(store: DispatchStore, publish: Dispatch, repair_id: str, now: datetime
+              ) -> dict[str, Any] | None:
+    """Lock the job (once: a locked, moved or re-coded repair is left alone), with the
+    completion_code_locked event in the same write."""
+    for _ in range(MOVE_ATTEMPTS):
+        repair = store.repair(repair_id)
+        if repair is None or not domain.should_lock(repair):
+            return None
+        updates = domain.lock_updates(repair, now)
+        event = records.repair_event("completion_code_locked", {**repair, **updates},
+                                     repair["status"], now, by="system",
+                                     reason=domain.CODE_LOCKED_REASON)
+        moved = store.move_repair(repair, updates, [event])
+        if moved is not None:
+            _flush(store, publish, repair_id)
+            return moved
+    return None
+
+
+def new_code(store: DispatchStore, who: dict[str, str], repair_id: str, now: datetime
+             ) -> dict[str, Any]:
+    """The reporting resident issues a new completion code; it unlocks a locked job."""
+    for _ in range(MOVE_ATTEMPTS):
+        repair = visible(store, who, repair_id)
+        updates = domain.new_code_updates(repair, _acting(store, who),
+                                          records.new_completion_code(), now)
+        moved = store.move_repair(repair, updates, [])
+        if moved is not None:
+            return moved
+    raise Conflict("the repair is changing too fast; retry", code="busy")
 
 
 # ------------------------------------------------------------------ booking

@@ -165,6 +165,16 @@ class RepairHistoryEntrySchema(Strict):
     note = fields.String(allow_none=True)
 
 
+class ArrivalCheckSchema(Strict):
+    at = fields.String(required=True, metadata={"description": "when arrived was pressed"})
+    location = fields.Nested(LocationSchema, allow_none=True, metadata={
+        "description": "the technician's last reported location then; null if never reported"})
+    location_at = fields.String(allow_none=True, metadata={
+        "description": "when that location was reported"})
+    distance_m = fields.Integer(allow_none=True, metadata={
+        "description": "straight line from that location to the job's address"})
+
+
 class RepairSchema(Strict):
     id = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(REPAIR_STATUSES))
@@ -184,6 +194,13 @@ class RepairSchema(Strict):
     completion_code = fields.String(allow_none=True, metadata={
         "description": "only for the reporting resident while the technician is on the way or "
                        "there: give it at the door"})
+    code_locked = fields.Boolean(required=True, metadata={
+        "description": f"{domain.MAX_CODE_ATTEMPTS} wrong completion codes lock the job until "
+                       "the resident issues a new code (POST .../new-code)"})
+    code_attempts_left = fields.Integer(required=True)
+    arrival_check = fields.Nested(ArrivalCheckSchema, allow_none=True, metadata={
+        "description": "dispatchers and admins only: where the technician was when they "
+                       "pressed arrived"})
     resolution = fields.String(allow_none=True)
     parts_used = fields.List(fields.String(), allow_none=True)
     rating = fields.Integer(allow_none=True)

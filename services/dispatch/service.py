@@ -15,10 +15,12 @@ from services.common.config import setting
 from services.common.errors import BadRequest, NotFound, load_or_raise
 from services.common.events import load_event
 from services.common.messaging import event_handler
+from services.common.metrics import ServiceMetrics
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider, open_database
 from services.common.timers import timer_every
 from services.dispatch import assignment, domain, policies, records, repairs, schemas, technicians
+from services.dispatch.metrics import repair_gauges
 from services.dispatch.store import DispatchStore
 
 # The domain's own refusals cross RPC as themselves (the gateway registers them too).
@@ -32,7 +34,8 @@ class DispatchStoreProvider(StoreProvider):
     def setup(self) -> None:
         config = self.container.config
         self.database = open_database(
-            self.db_name, setting(config, "MONGO_URL"), setting(config, "DATA_DIR"))
+            self.db_name, setting(config, "MONGO_URL"), setting(config, "DATA_DIR"),
+            setting(config, "MONGO_DB_PREFIX"))
         # A mistyped DISPATCH_POLICY stops the service at start, not at the first repair.
         policies.check_policy(setting(config, "DISPATCH_POLICY"), policies.SERVICE_POLICIES)
         self.store = DispatchStore(self.database.db, cache=setting(config, "DISPATCH_TECH_CACHE"))
@@ -42,6 +45,7 @@ class DispatchStoreProvider(StoreProvider):
 class DispatchService(ServiceBase):
     name = "dispatch"
     store = DispatchStoreProvider(DispatchStore, "dispatch")
+    metrics = ServiceMetrics(repair_gauges)
 
     def _policy(self) -> domain.Policy:
         return domain.Policy(
@@ -144,6 +148,14 @@ class DispatchService(ServiceBase):
         data = load_or_raise(schema(), body or {}) if schema else {}
         moved = repairs.act(self.store, self.publish, who, repair_id, action, data,
                             self.clock.now())
+        return records.public_repair(moved, who, self.clock.now())
+
+    @rpc
+    def new_completion_code(self, actor: dict, repair_id: str) -> dict:
+        """The reporting resident replaces the completion code; a new code unlocks a job
+        locked by too many wrong codes."""
+        who = actor_of(actor)
+        moved = repairs.new_code(self.store, who, repair_id, self.clock.now())
         return records.public_repair(moved, who, self.clock.now())
 
     # ------------------------------------------------------------ board and stats

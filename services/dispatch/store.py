@@ -22,7 +22,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from services.common import outbox
+from services.common import idempotency, outbox
 from services.common.geo import cell_for
 from services.dispatch.domain import ACTIVE_STATUSES
 
@@ -58,11 +58,20 @@ class DispatchStore:
         self.technicians.create_index("h3_cell")
         self.technicians.create_index("search_cell")
         self.technicians.create_index("current_repair_id")
-        self.repairs.create_index("idempotency_key", unique=True)
+        idempotency.ensure_key_index(self.repairs, "resident_id")
         self.repairs.create_index("status")
         self.repairs.create_index("resident_id")
         self.repairs.create_index("technician_id")
         self.repairs.create_index("requested_at")
+        # Pages sort by these; timers find due items by status and due time.
+        self.technicians.create_index("name")
+        self.technicians.create_index([("status", 1), ("name", 1)])
+        self.technicians.create_index([("skills", 1), ("name", 1)])
+        for field in ("status", "resident_id", "technician_id"):
+            self.repairs.create_index([(field, 1), ("requested_at", -1)])
+        self.repairs.create_index([("status", 1), ("due_by", 1)])
+        self.repairs.create_index([("status", 1), ("accept_by", 1)])
+        self.repairs.create_index("arrived_at")  # the metrics' last hour of arrivals
         outbox.ensure_outbox_index(self.repairs)
         if self.cache_enabled:
             self._techs.clear()
@@ -174,8 +183,8 @@ class DispatchStore:
             return None
         return doc
 
-    def repair_by_idempotency_key(self, key: str) -> dict[str, Any] | None:
-        return self.repairs.find_one({"idempotency_key": key})
+    def repair_by_idempotency_key(self, sub: str, key: str) -> dict[str, Any] | None:
+        return self.repairs.find_one(idempotency.key_fields(sub, key))
 
     def repair(self, repair_id: str) -> dict[str, Any] | None:
         return self.repairs.find_one({"_id": repair_id})
@@ -189,6 +198,16 @@ class DispatchStore:
         return self.repairs.find_one_and_update(
             {"_id": repair["_id"], "status": repair["status"], "rev": repair.get("rev", 0)},
             update, return_document=ReturnDocument.AFTER)
+
+    def count_code_attempt(self, repair_id: str, max_attempts: int) -> dict[str, Any] | None:
+        """Take one completion-code attempt before the code is compared: one atomic increment,
+        guarded so that at most ``max_attempts`` are ever taken per code, however many arrive
+        at once. The repair after it, or None when none is left (or the job is not arrived).
+        Does not bump ``rev``: it touches no field a transition writes."""
+        return self.repairs.find_one_and_update(
+            {"_id": repair_id, "status": "arrived", "code_locked": {"$ne": True},
+             "code_attempts": {"$not": {"$gte": max_attempts}}},
+            {"$inc": {"code_attempts": 1}}, return_document=ReturnDocument.AFTER)
 
     def flag_sla(self, repair: dict[str, Any], flags: dict[str, bool],
                  events: list[dict]) -> dict[str, Any] | None:
@@ -228,6 +247,13 @@ class DispatchStore:
     def overdue_acceptances(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         return list(self.repairs.find({"status": "assigned", "accept_by": {"$lte": now}})
                     .limit(limit))
+
+    def count_with_status(self, status: str) -> int:
+        return self.repairs.count_documents({"status": status})
+
+    def arrived_since(self, since: datetime, limit: int = 100_000) -> list[dict[str, Any]]:
+        return list(self.repairs.find({"arrived_at": {"$gte": since}},
+                                      {"requested_at": 1, "arrived_at": 1}).limit(limit))
 
     def requested_between(self, start: datetime, end: datetime, limit: int = 100_000
                           ) -> list[dict[str, Any]]:

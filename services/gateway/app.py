@@ -8,7 +8,7 @@ import uuid
 from flask import Flask, g, request
 
 from services.common.logs import configure, get_logger
-from services.gateway import errors
+from services.gateway import errors, metrics
 from services.gateway.api import make_api
 from services.gateway.routes import ROUTES
 from services.gateway.rpc import RpcClient
@@ -40,6 +40,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     for blueprint in ROUTES:
         api.register_blueprint(blueprint)
     errors.register(app)
+    metrics.install(app)
 
     @app.before_request
     def _start() -> None:

@@ -1,5 +1,9 @@
 """gunicorn settings for the gateway (threads: RPC calls block on I/O, not CPU)."""
 
+import os
+import shutil
+import tempfile
+
 from services.common.config import setting
 
 bind = setting(None, "GATEWAY_BIND")
@@ -27,3 +31,31 @@ def post_worker_init(worker):
     from services.gateway.worker_hooks import post_worker_init as install
 
     install(worker)
+# Metrics from every worker (services/gateway/metrics.py): prometheus-client's multiprocess mode
+# keeps them in files, in a directory of this gunicorn's own unless the environment names one.
+# It must be set before any worker imports prometheus_client, hence here in the master.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="lifecircle-gateway-metrics-")
+    _own_metrics_dir = True
+else:
+    _own_metrics_dir = False
+
+
+def on_starting(server):
+    # Files of a previous run would be summed into this one's counters.
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

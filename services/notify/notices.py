@@ -18,8 +18,9 @@ from services.notify.inbox import InboxSettings, store_with_deliveries
 from services.notify.store import NotifyStore
 
 
-def _replay(store: NotifyStore, key: str, notice: dict[str, Any]) -> dict[str, Any] | None:
-    existing = store.notices.by_key(key)
+def _replay(store: NotifyStore, sub: str, key: str, notice: dict[str, Any]
+            ) -> dict[str, Any] | None:
+    existing = store.notices.by_key(sub, key)
     if existing is None:
         return None
     idempotency.check_replay(existing["fingerprint"], notice, "notice")
@@ -40,10 +41,10 @@ def post(store: NotifyStore, who: dict[str, str], data: dict[str, Any],
          now: datetime, settings: InboxSettings, inline: int) -> dict[str, Any]:
     """Post a notice (``data`` validated, ``notice`` as sent, for the key's fingerprint) and
     fill the first ``inline`` inboxes of its audience."""
-    key = idempotency.scoped_key(who["sub"], idempotency_key) if idempotency_key else None
+    key = idempotency_key or None
     if key is not None:
         # A retried POST must not send a second notice to every home in the circle.
-        replayed = _replay(store, key, notice)
+        replayed = _replay(store, who["sub"], key, notice)
         if replayed is not None:
             return replayed
     domain.require_unexpired(data.get("expires_at"), now)
@@ -52,9 +53,10 @@ def post(store: NotifyStore, who: dict[str, str], data: dict[str, Any],
     doc.update(recipients=len(audience), audience_ids=audience, fanout_done=0,
                fanout_pending=bool(audience))
     if key is not None:
-        doc.update(idempotency_key=key, fingerprint=idempotency.fingerprint(notice))
+        doc.update(**idempotency.key_fields(who["sub"], key),
+                   fingerprint=idempotency.fingerprint(notice))
     if not store.notices.add(doc):  # the same key, a moment earlier
-        return _replay(store, key, notice)
+        return _replay(store, who["sub"], key, notice)
     fan_out(store, doc, inline, now, settings)
     return records.public_notice(doc)
 

@@ -54,6 +54,9 @@ ROUTES: dict[str, tuple[Audience, ...]] = {
     # A warning held until morning is useless: dispatchers get both at once.
     "sla_at_risk": (_a("dispatcher", "repairs", urgent=True),),
     "sla_breached": (_a("dispatcher", "repairs", urgent=True), _a("resident", "repairs")),
+    # Someone is guessing the completion code, most likely at the resident's door: now.
+    "completion_code_locked": (_a("dispatcher", "repairs", urgent=True),
+                               _a("resident", "repairs", urgent=True)),
 }
 
 # Known events that concern no person directly (saga steps between services).

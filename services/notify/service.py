@@ -103,6 +103,7 @@ class NotifyService(ServiceBase):
     on_repair_reopened = subscription("dispatch", "repair_reopened")
     on_sla_at_risk = subscription("dispatch", "sla_at_risk")
     on_sla_breached = subscription("dispatch", "sla_breached")
+    on_completion_code_locked = subscription("dispatch", "completion_code_locked")
 
     # inbox
 

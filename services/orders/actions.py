@@ -6,22 +6,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.common import scopes
 from services.common.errors import load_or_raise
-from services.common.paging import offset, page_dict
+from services.common.paging import empty_page, offset, page_dict
 from services.common.refusals import NotFound
 from services.orders import domain, records, schemas
 from services.orders.store import OrdersStore
 
+# Built once: building a marshmallow schema costs more than loading with it.
+ORDER_CREATE = schemas.OrderCreateSchema()
+
 
 def place_order(store: OrdersStore, who: dict[str, str], idempotency_key: str,
                 body: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bool]:
-    """The order and whether this call created it (the same key and body return the first)."""
+    """The order and whether this call created it (the same key and body return the first).
+    A created order is returned as stored, its outbox included, for the caller to flush."""
     domain.check_place(who)
-    data = load_or_raise(schemas.OrderCreateSchema(), body)
+    data = load_or_raise(ORDER_CREATE, body)
     doc = records.new_order(who["sub"], idempotency_key, data, now)
-    if store.insert_new(doc, [records.placed_event(doc)]) is not None:
-        return doc, True
-    existing = store.by_idempotency_key(doc["idempotency_key"])
+    stored = store.insert_new(doc, [records.placed_event(doc)])
+    if stored is not None:
+        return stored, True
+    existing = store.by_idempotency_key(who["sub"], idempotency_key)
     domain.check_replay(existing, data)
     return existing, False
 
@@ -36,8 +42,10 @@ def visible_order(store: OrdersStore, who: dict[str, str], order_id: str) -> dic
 
 def list_orders(store: OrdersStore, who: dict[str, str], page: int, page_size: int,
                 status: str | None) -> dict[str, Any]:
-    docs, total = store.page(domain.visible_query(who, status), offset(page, page_size),
-                             page_size)
+    scope = domain.visible_query(who, status)
+    if scope is scopes.NOTHING:
+        return empty_page(page, page_size)
+    docs, total = store.page(scope, offset(page, page_size), page_size)
     return page_dict(docs, page, page_size, total, records.public_order)
 
 

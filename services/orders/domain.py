@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from services.common import idempotency
+from services.common import idempotency, scopes
 from services.common.refusals import BadRequest, Conflict, Forbidden
 
 # Every status an order can have, in the order it usually passes through them.
@@ -80,17 +80,19 @@ def can_see(order: dict[str, Any], actor: dict[str, str]) -> bool:
             or (owner is not None and owner == actor["sub"]))
 
 
-def visible_query(actor: dict[str, str], status: str | None = None) -> dict[str, Any]:
-    """The orders a person lists: all (admin), their shop's (merchant), or their own."""
+def visible_query(actor: dict[str, str], status: str | None = None) -> scopes.Scope:
+    """The orders a person lists: all (admin), their shop's (merchant), their own (resident);
+    nothing for anyone else. A merchant without a shop matches no order: pending orders have
+    no shop owner yet, and the scope never asks for a missing one."""
     if actor["role"] == "admin":
-        query: dict[str, Any] = {}
+        scope = scopes.everything()
     elif actor["role"] == "merchant":
-        query = {"merchant_owner_id": actor["sub"]}
+        scope = scopes.owned_by("merchant_owner_id", actor["sub"])
+    elif actor["role"] == "resident":
+        scope = scopes.owned_by("resident_id", actor["sub"])
     else:
-        query = {"resident_id": actor["sub"]}
-    if status:
-        query["status"] = status
-    return query
+        scope = scopes.NOTHING
+    return scopes.narrowed(scope, status=status)
 
 
 def illegal_transition(action: str, status: str) -> Conflict:

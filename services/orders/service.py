@@ -11,10 +11,12 @@ from nameko.rpc import rpc
 from services.common.config import setting
 from services.common.events import load_event
 from services.common.messaging import event_handler
+from services.common.metrics import ServiceMetrics
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
 from services.common.timers import timer_every
 from services.orders import actions, paying, records, saga
+from services.orders.metrics import order_gauges
 from services.orders.payments import PaymentProvider, build_provider
 from services.orders.store import OrdersStore
 
@@ -33,6 +35,7 @@ class OrdersService(ServiceBase):
     name = "orders"
     store = StoreProvider(OrdersStore, "orders")
     payments = PaymentsProvider()
+    metrics = ServiceMetrics(order_gauges)
 
     @rpc
     def place_order(self, actor: dict, idempotency_key: str, order: dict) -> dict:
@@ -40,7 +43,7 @@ class OrdersService(ServiceBase):
         doc, created = actions.place_order(self.store, actor_of(actor), idempotency_key, order,
                                            self.clock.now())
         if created:
-            self.flush(self.store.orders, doc["_id"])
+            self.flush(self.store.orders, doc["_id"], doc)
         return {"order": records.public_order(doc), "created": created}
 
     @rpc
@@ -57,25 +60,25 @@ class OrdersService(ServiceBase):
         """accept, decline, dispatch, deliver (merchant) or cancel (resident)."""
         moved = actions.act(self.store, actor_of(actor), order_id, action, reason,
                             self.clock.now())
-        self.flush(self.store.orders, order_id)
+        self.flush(self.store.orders, order_id, moved)
         return records.public_order(moved)
 
     # the saga: answers from the catalog
 
     @event_handler("catalog", "stock_reserved")
     def on_stock_reserved(self, payload: dict) -> None:
-        order_id = saga.confirm_reserved(
+        moved = saga.confirm_reserved(
             self.store, load_event(payload, "stock_reserved"), self.clock.now(),
             setting(self.config, "ORDER_ACCEPT_TIMEOUT_SECONDS"))
-        if order_id is not None:
-            self.flush(self.store.orders, order_id)
+        if moved is not None:
+            self.flush(self.store.orders, moved["_id"], moved)
 
     @event_handler("catalog", "stock_rejected")
     def on_stock_rejected(self, payload: dict) -> None:
-        order_id = saga.reject_unavailable(self.store, load_event(payload, "stock_rejected"),
-                                           self.clock.now())
-        if order_id is not None:
-            self.flush(self.store.orders, order_id)
+        moved = saga.reject_unavailable(self.store, load_event(payload, "stock_rejected"),
+                                        self.clock.now())
+        if moved is not None:
+            self.flush(self.store.orders, moved["_id"], moved)
 
     # Timer intervals are fixed when the class is defined: read at import.
     @timer_every("ORDER_TIMER_SECONDS")

@@ -8,7 +8,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from services.common import outbox
+from services.common import idempotency, outbox
 
 
 class OrdersStore:
@@ -17,10 +17,15 @@ class OrdersStore:
         self.orders = db["orders"]
 
     def ensure_indexes(self) -> None:
-        self.orders.create_index("idempotency_key", unique=True)
+        idempotency.ensure_key_index(self.orders, "resident_id")
         self.orders.create_index("resident_id")
         self.orders.create_index("merchant_owner_id")
         self.orders.create_index("status")
+        # Pages: a resident's or a merchant's orders, newest first.
+        self.orders.create_index([("resident_id", 1), ("created_at", -1)])
+        self.orders.create_index([("merchant_owner_id", 1), ("created_at", -1)])
+        # The acceptance timer: confirmed orders by due time.
+        self.orders.create_index([("status", 1), ("accept_by", 1)])
         self.orders.create_index("payment.reference")
         self.orders.create_index("payment.refund_due_at")
         outbox.ensure_outbox_index(self.orders)
@@ -29,15 +34,17 @@ class OrdersStore:
         return [self.orders]
 
     def insert_new(self, doc: dict[str, Any], events: list[dict]) -> dict[str, Any] | None:
-        """Insert the order with its events; None if its idempotency key is taken."""
+        """Insert the order with its events (returned as stored, outbox included); None if
+        its idempotency key is taken."""
+        stored = outbox.with_outbox(doc, events)
         try:
-            self.orders.insert_one(outbox.with_outbox(doc, events))
+            self.orders.insert_one(stored)
         except DuplicateKeyError:
             return None
-        return doc
+        return stored
 
-    def by_idempotency_key(self, key: str) -> dict[str, Any] | None:
-        return self.orders.find_one({"idempotency_key": key})
+    def by_idempotency_key(self, sub: str, key: str) -> dict[str, Any] | None:
+        return self.orders.find_one(idempotency.key_fields(sub, key))
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         return self.orders.find_one({"_id": order_id})
@@ -58,6 +65,9 @@ class OrdersStore:
         total = self.orders.count_documents(query)
         docs = list(self.orders.find(query).sort("created_at", -1).skip(skip).limit(limit))
         return docs, total
+
+    def count_with_status(self, status: str) -> int:
+        return self.orders.count_documents({"status": status})
 
     def overdue_confirmations(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         return list(self.orders.find({"status": "confirmed", "accept_by": {"$lte": now}})

@@ -292,7 +292,8 @@ def repair_cases() -> list[Case]:
                                              "parts_used": []}))],
         *[Case("POST", f"/api/v1/repairs/{{repair}}/{action}", {"reporter", "admin"},
                {**only("reporter", "admin", "resident"), "resident": 404}, body=body)
-          for action, body in (("cancel", None), ("rate", {"rating": 1}))],
+          for action, body in (("cancel", None), ("rate", {"rating": 1}),
+                               ("new-code", None))],
         Case("GET", "/api/v1/dispatch/board", {"dispatcher", "admin"},
              only("dispatcher", "admin")),
         Case("GET", "/api/v1/dispatch/stats", {"dispatcher", "admin"},

@@ -167,3 +167,30 @@ def test_only_the_owner_can_change_a_shops_goods(api, shop):
     assert shop.product()["price_fen"] == 1600
     r = api.patch(path, as_=shop.owner, json={"price_fen": 1500, "stock": 20})
     assert r.status_code == 200 and (r.json()["price_fen"], r.json()["stock"]) == (1500, 20)
+
+
+def test_a_line_worth_less_than_1_fen_is_rejected_and_the_product_says_the_least(
+        api, shop, resident):
+    """1 g of greens at 1 yuan a jin is 0.2 fen: once rounded to 0 and confirmed, an order
+    the shop had to weigh and deliver for nothing."""
+    greens = shop.add_product(name="小白菜", sale_mode="by_weight", price_per="500g",
+                              price_fen=100, stock=5000)
+    assert greens["min_quantity"] == 3  # 0.6 fen rounds up to 1
+    body = {**shop.order_body(), "items": [{"product_id": greens["id"], "quantity": 1}]}
+    order = settled(api, resident, place(api, resident, body).json()["id"])
+    assert order["status"] == "rejected" and order["total_fen"] is None
+    assert "below_minimum_quantity" in order["reason"] and "3 g" in order["reason"]
+    assert shop.product(greens["id"])["reserved"] == 0
+
+    # The price is checked where it is owned, when the order is served: a price cut after
+    # the resident looked cannot make a line free either.
+    r = api.patch(f"/api/v1/products/{greens['id']}", as_=shop.owner, json={"price_fen": 1})
+    assert r.status_code == 200 and r.json()["min_quantity"] == 250
+    body["items"] = [{"product_id": greens["id"], "quantity": 200}, shop.order_body()["items"][0]]
+    order = settled(api, resident, place(api, resident, body).json()["id"])
+    assert order["status"] == "rejected" and "250 g" in order["reason"]
+
+    body["items"][0]["quantity"] = 250
+    order = settled(api, resident, place(api, resident, body).json()["id"])
+    assert order["status"] == "confirmed", order
+    assert [line["line_total_fen"] for line in order["lines"]] == [1, 1600]

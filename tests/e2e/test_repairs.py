@@ -5,6 +5,7 @@ the resident rates it."""
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from datetime import datetime, timedelta
 
@@ -247,3 +248,110 @@ def test_a_dispatcher_sees_the_roster_by_status_and_skill(api, dispatcher):
     assert all("locks" in t["skills"] and t["status"] == "available" for t in roster["items"])
     assert_error_shape(api.get(f"{API}/technicians", as_=dispatcher, params={"skill": "magic"}),
                        422, "validation_error")
+
+
+def at_the_door(api, dispatcher, reported_from_metres: float | None = 300):
+    """A repair whose technician has arrived, after reporting a location that far north of
+    the address (or none)."""
+    place = somewhere()
+    tech, tech_who = make_technician(api, dispatcher, north_of(place, 500))
+    if reported_from_metres is not None:
+        r = api.patch(f"{API}/technicians/me/location", as_=tech_who,
+                      json=north_of(place, reported_from_metres))
+        assert r.status_code == 200, r.text
+    resident = (unique("resident"), "resident")
+    rid = report(api, resident, place).json()["id"]
+    assert api.post(f"{API}/repairs/{rid}/assign", as_=dispatcher,
+                    json={"technician_id": tech["id"]}).status_code == 200
+    assert api.post(f"{API}/repairs/{rid}/accept", as_=tech_who).status_code == 200
+    r = api.post(f"{API}/repairs/{rid}/arrive", as_=tech_who)
+    assert r.status_code == 200, r.text
+    return rid, resident, tech_who
+
+
+DONE = {"resolution": "replaced the washer", "parts_used": []}
+
+
+def other_than(code: str, n: int = 1) -> str:
+    return f"{(int(code) + n) % 1_000_000:06d}"
+
+
+def test_five_wrong_codes_lock_the_job_until_the_resident_issues_a_new_code(api, dispatcher):
+    rid, resident, tech_who = at_the_door(api, dispatcher)
+    code = api.get(f"{API}/repairs/{rid}", as_=resident).json()["completion_code"]
+
+    for n in range(1, 5):
+        err = assert_error_shape(api.post(f"{API}/repairs/{rid}/complete", as_=tech_who,
+                                          json={**DONE, "code": other_than(code, n)}),
+                                 422, "wrong_code")
+        assert f"{5 - n} attempt" in err["message"]
+    assert_error_shape(api.post(f"{API}/repairs/{rid}/complete", as_=tech_who,
+                                json={**DONE, "code": other_than(code, 5)}), 409, "code_locked")
+    # Locked: not even the right code closes it now.
+    assert_error_shape(api.post(f"{API}/repairs/{rid}/complete", as_=tech_who,
+                                json={**DONE, "code": code}), 409, "code_locked")
+    seen = api.get(f"{API}/repairs/{rid}", as_=resident).json()
+    assert seen["status"] == "arrived" and seen["code_locked"] is True
+    assert seen["code_attempts_left"] == 0
+
+    def told(who):
+        items = api.get(f"{API}/notifications", as_=who, params={"page_size": 100}).json()
+        return [n for n in items["items"]
+                if n["event_type"] == "completion_code_locked" and n["correlation_id"] == rid]
+
+    assert wait_for(lambda: told(resident), what="the resident told of the lock")
+    assert wait_for(lambda: told(dispatcher), what="the dispatchers told of the lock")
+
+    # Only the reporting resident issues a new code; it unlocks the job.
+    assert_error_shape(api.post(f"{API}/repairs/{rid}/new-code", as_=tech_who), 403)
+    assert_error_shape(api.post(f"{API}/repairs/{rid}/new-code",
+                                as_=(unique("resident"), "resident")), 404)
+    r = api.post(f"{API}/repairs/{rid}/new-code", as_=resident)
+    assert r.status_code == 200, r.text
+    fresh = r.json()
+    assert fresh["code_locked"] is False and fresh["code_attempts_left"] == 5
+    new_code = fresh["completion_code"]
+    assert new_code and len(new_code) == 6
+    if new_code != code:  # one chance in a million that they are the same
+        assert_error_shape(api.post(f"{API}/repairs/{rid}/complete", as_=tech_who,
+                                    json={**DONE, "code": code}), 422, "wrong_code")
+    r = api.post(f"{API}/repairs/{rid}/complete", as_=tech_who, json={**DONE, "code": new_code})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "completed"
+    assert_error_shape(api.post(f"{API}/repairs/{rid}/new-code", as_=resident), 409,
+                       "illegal_transition")
+
+
+def test_codes_guessed_all_at_once_get_five_tries_between_them(api, dispatcher):
+    rid, resident, tech_who = at_the_door(api, dispatcher)
+    code = api.get(f"{API}/repairs/{rid}", as_=resident).json()["completion_code"]
+    guesses = [other_than(code, n) for n in range(1, 25)]
+    answers: list[int] = []
+
+    def guess(value: str) -> None:
+        answers.append(api.post(f"{API}/repairs/{rid}/complete", as_=tech_who,
+                                json={**DONE, "code": value}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(g,)) for g in guesses]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [409] * 20 + [422] * 4, answers  # 4 wrong, then locked
+    seen = api.get(f"{API}/repairs/{rid}", as_=dispatcher).json()
+    assert seen["code_locked"] is True and seen["status"] == "arrived"
+
+
+def test_the_dispatcher_sees_where_the_technician_was_when_they_pressed_arrived(
+        api, dispatcher):
+    rid, resident, tech_who = at_the_door(api, dispatcher, reported_from_metres=300)
+    check = api.get(f"{API}/repairs/{rid}", as_=dispatcher).json()["arrival_check"]
+    assert 290 <= check["distance_m"] <= 310
+    assert check["location"] and check["location_at"] and check["at"]
+    # A technician's whereabouts are for dispatchers only.
+    assert api.get(f"{API}/repairs/{rid}", as_=resident).json()["arrival_check"] is None
+    assert api.get(f"{API}/repairs/{rid}", as_=tech_who).json()["arrival_check"] is None
+
+    rid, _, _ = at_the_door(api, dispatcher, reported_from_metres=None)
+    check = api.get(f"{API}/repairs/{rid}", as_=dispatcher).json()["arrival_check"]
+    assert check["location"] is None and check["distance_m"] is None and check["at"]

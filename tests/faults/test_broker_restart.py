@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from services.common.messaging import DEAD_LETTER_QUEUE
+from services.common.messaging import DEAD_LETTER_QUEUE_NAME
 from services.launcher import start_private
 from tests.faults.load import (
     API,
@@ -171,7 +171,7 @@ def test_the_system_rides_out_a_broker_restart_without_losing_an_accepted_order(
     missing_retry = [q for q in handler_queues
                      if not q.endswith(".retry") and f"{q}.retry" not in queues]
     assert not missing_retry, f"retry queues missing: {missing_retry}"
-    assert queues.get(DEAD_LETTER_QUEUE.name) == 0, "nothing dead-lettered"
+    assert queues.get(DEAD_LETTER_QUEUE_NAME) == 0, "nothing dead-lettered"
 
     figures.update({
         "orders sent": len(ledger.orders),
@@ -203,7 +203,7 @@ def test_services_declare_their_retry_and_dead_letter_queues_at_start_up(
     start of the service that needs them."""
     retry = "evt-orders-order_placed--catalog.on_order_placed.retry"
     assert retry in broker.queues(), broker.queues()
-    for name in (retry, DEAD_LETTER_QUEUE.name):
+    for name in (retry, DEAD_LETTER_QUEUE_NAME):
         done = broker.ctl("delete_queue", name)
         assert done.returncode == 0, done.stderr
     assert retry not in broker.queues()
@@ -211,5 +211,5 @@ def test_services_declare_their_retry_and_dead_letter_queues_at_start_up(
     system_on_broker.start("catalog")
     system_on_broker.wait_ready(60)
     queues = broker.queues()
-    assert retry in queues and DEAD_LETTER_QUEUE.name in queues, queues
+    assert retry in queues and DEAD_LETTER_QUEUE_NAME in queues, queues
 

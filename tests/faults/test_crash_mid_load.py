@@ -20,7 +20,7 @@ import time
 import pytest
 from kombu import Connection
 
-from services.common.messaging import DEAD_LETTER_QUEUE
+from services.common.messaging import dead_letter_queue
 from services.common.outbox import PENDING
 from services.common.store import open_database
 from services.launcher import SERVICES, start_private
@@ -231,7 +231,8 @@ def test_no_accepted_order_is_lost_or_doubled_when_each_process_is_killed_mid_lo
 
     # 5. No event lost: nothing dead-lettered, and after a clean stop no outbox holds anything.
     with Connection(own_vhost) as conn:
-        dead = DEAD_LETTER_QUEUE(conn.default_channel).queue_declare(passive=True).message_count
+        dead_letters = dead_letter_queue(None)(conn.default_channel)
+        dead = dead_letters.queue_declare(passive=True).message_count
     fault_system.stop_all()
     pending = {}
     notes_per_event = collections.Counter()

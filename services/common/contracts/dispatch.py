@@ -16,7 +16,7 @@ REPAIR_STATUSES = STATUSES  # the dispatch domain owns the list
 REPAIR_EVENT_TYPES = (
     "repair_requested", "repair_assigned", "repair_accepted", "repair_declined",
     "technician_arrived", "repair_completed", "repair_cancelled", "repair_rated",
-    "repair_reopened", "sla_at_risk", "sla_breached",
+    "repair_reopened", "sla_at_risk", "sla_breached", "completion_code_locked",
 )
 
 
@@ -99,4 +99,11 @@ class SlaAtRisk(RepairEvent):
 
 @contract("sla_breached")
 class SlaBreached(RepairEvent):
+    pass
+
+
+# Too many wrong completion codes: the job cannot be completed until the resident issues a
+# new code. ``reason`` says why; the status is unchanged (arrived).
+@contract("completion_code_locked")
+class CompletionCodeLocked(RepairEvent):
     pass

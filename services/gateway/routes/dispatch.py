@@ -182,6 +182,17 @@ for _action, _move in domain.PERSON_MOVES.items():
     _move_view(_action, _move)
 
 
+@blp.route("/repairs/<id:repair_id>/new-code", methods=["POST"])
+@requires("resident")
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.RepairSchema)
+def new_completion_code(repair_id):
+    """Issue a new completion code (the reporting resident, while the job is active). After
+    too many wrong codes the job is locked; a new code unlocks it."""
+    g.correlation_id = repair_id
+    return rpc("new_completion_code", actor=actor(), repair_id=repair_id)
+
+
 # ------------------------------------------------------------------ dispatch
 
 

@@ -20,6 +20,9 @@ class Deliveries:
     def ensure_indexes(self) -> None:
         self.collection.create_index("status")
         self.collection.create_index("recipient_id")
+        # The sender finds due deliveries by status and time; the admin list pages by status.
+        self.collection.create_index([("status", 1), ("next_attempt_at", 1)])
+        self.collection.create_index([("status", 1), ("updated_at", -1)])
 
     def add(self, doc: dict[str, Any]) -> bool:
         try:

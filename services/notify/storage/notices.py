@@ -8,6 +8,8 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from services.common import idempotency
+
 
 class Notices:
     def __init__(self, collection: Any):
@@ -16,7 +18,8 @@ class Notices:
     def ensure_indexes(self) -> None:
         self.collection.create_index("active")
         self.collection.create_index("fanout_pending")
-        self.collection.create_index("idempotency_key", unique=True, sparse=True)
+        # Sparse: a notice posted without a key has neither field.
+        idempotency.ensure_key_index(self.collection, "created_by", sparse=True)
 
     def add(self, doc: dict[str, Any]) -> bool:
         """False if a notice with this Idempotency-Key exists already."""
@@ -26,8 +29,8 @@ class Notices:
             return False
         return True
 
-    def by_key(self, key: str) -> dict[str, Any] | None:
-        return self.collection.find_one({"idempotency_key": key}, {"audience_ids": 0})
+    def by_key(self, sub: str, key: str) -> dict[str, Any] | None:
+        return self.collection.find_one(idempotency.key_fields(sub, key), {"audience_ids": 0})
 
     def advance_fanout(self, notice_id: str, done: int, finished: bool) -> None:
         self.collection.update_one({"_id": notice_id}, {"$set": {

@@ -22,6 +22,10 @@ class Notifications:
     def ensure_indexes(self) -> None:
         for field in ("recipient_id", "held", "expire_day", "seq"):
             self.collection.create_index(field)
+        # Inbox pages and streams sort by seq; the expiry sweep finds due items by day and time.
+        self.collection.create_index([("recipient_id", 1), ("held", 1), ("seq", -1)])
+        self.collection.create_index([("recipient_id", 1), ("seq", 1)])
+        self.collection.create_index([("expire_day", 1), ("expire_at", 1)])
 
     def top_seq(self) -> int:
         top = list(self.collection.find({"seq": {"$ne": None}}, {"seq": 1})

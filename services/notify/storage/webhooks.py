@@ -11,6 +11,7 @@ class Webhooks:
 
     def ensure_indexes(self) -> None:
         self.collection.create_index("owner_id")
+        self.collection.create_index([("owner_id", 1), ("created_at", 1)])
 
     def add(self, doc: dict[str, Any]) -> None:
         self.collection.insert_one(doc)

@@ -17,7 +17,7 @@ from nameko.testing.services import entrypoint_hook
 from services.common.broker import temporary_vhost
 from services.common.config import setting
 from services.common.contracts.dispatch import REPAIR_EVENT_TYPES
-from services.common.errors import Conflict
+from services.common.errors import Conflict, InvalidInput
 from services.common.events import new_id
 from services.dispatch.service import DispatchService
 from tests.helpers import unique, wait_for
@@ -407,3 +407,30 @@ def test_the_cell_search_finds_exactly_who_a_full_scan_would_rank(tmp_path):
             assert [c["technician_id"] for c in found] == [c["technician_id"] for c in full]
     finally:
         database.close()
+
+
+def test_the_wrong_code_that_uses_the_last_attempt_locks_once_with_its_event(
+        make_dispatch, collector):
+    svc = make_dispatch()
+    tech = svc.technician(200)
+    who = {"sub": tech["sub"], "role": "technician"}
+    repair = svc.report(unique("resident"))
+    svc.call("assign", actor=DISPATCHER, repair_id=repair["id"], technician_id=tech["id"])
+    for action in ("accept", "arrive"):
+        svc.call("act", actor=who, repair_id=repair["id"], action=action)
+    code = svc.repair(repair["id"])["completion_code"]
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    body = {"code": wrong, "resolution": "x", "parts_used": []}
+    for _ in range(4):
+        with pytest.raises(InvalidInput):
+            svc.call("act", actor=who, repair_id=repair["id"], action="complete", body=body)
+    for _ in range(2):
+        with pytest.raises(Conflict) as refused:
+            svc.call("act", actor=who, repair_id=repair["id"], action="complete", body=body)
+        assert refused.value.error_code == "code_locked"
+    doc = svc.repair(repair["id"])
+    assert doc["code_locked"] is True and doc["code_attempts"] == 5
+    assert doc["history"][-1]["note"].startswith("locked after")
+    locked = wait_for(lambda: events_of(collector, repair["id"], "completion_code_locked"),
+                      what="the completion_code_locked event")
+    assert len(locked) == 1 and locked[0]["data"]["status"] == "arrived"

@@ -50,3 +50,18 @@ def test_unavailable_and_foreign_goods_cannot_be_ordered():
     with pytest.raises(domain.Rejection) as refused:
         domain.check_line("mer_other", GREENS, GREENS["_id"], 500)
     assert refused.value.reason == "unknown_product"
+
+
+def test_a_line_that_would_cost_0_fen_is_rejected_naming_the_least_weight():
+    cheap = {**GREENS, "price_fen": 100}  # 1 yuan a jin: 1 g is 0.2 fen
+    with pytest.raises(domain.Rejection) as refused:
+        domain.check_line(SHOP["_id"], cheap, cheap["_id"], 2)
+    assert refused.value.reason == "below_minimum_quantity"
+    assert "3 g" in refused.value.message
+    assert domain.check_line(SHOP["_id"], cheap, cheap["_id"], 3) is cheap
+    assert domain.priced_line(cheap, 3)["line_total_fen"] == 1
+
+
+def test_a_product_shows_the_least_quantity_an_order_may_ask_for():
+    assert records.public_product({**GREENS, "price_fen": 100})["min_quantity"] == 3
+    assert records.public_product(GREENS)["min_quantity"] == 1  # 300 fen/jin: 1 g is 0.6 fen

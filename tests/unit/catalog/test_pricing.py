@@ -100,3 +100,24 @@ def test_quantities_at_the_limits_are_accepted(mode, qty):
 def test_bad_quantities_are_rejected(mode, qty):
     with pytest.raises(ValueError, match="quantity"):
         validate_quantity(mode, qty)
+
+
+@pytest.mark.parametrize(("price_fen", "per"), [(1, "500g"), (1, "kg"), (3, "500g"), (100, "500g"),
+                                                (333, "kg"), (499, "500g"), (500, "500g"),
+                                                (10_000_000, "kg")])
+def test_the_minimum_weight_is_the_least_that_costs_one_fen(price_fen, per):
+    from services.catalog.pricing import min_quantity
+
+    least = min_quantity("by_weight", price_fen, per)
+    assert line_price_fen("by_weight", price_fen, least, per) >= 1
+    if least > 1:
+        assert line_price_fen("by_weight", price_fen, least - 1, per) == 0
+
+
+def test_one_gram_of_cheap_greens_would_cost_nothing_so_the_minimum_is_higher():
+    from services.catalog.pricing import min_quantity
+
+    assert line_price_fen("by_weight", 100, 1, "500g") == 0  # the defect: 0.2 fen -> 0
+    assert min_quantity("by_weight", 100, "500g") == 3  # 0.6 fen rounds up to 1
+    assert min_quantity("by_weight", 1, "kg") == 500
+    assert min_quantity("by_piece", 1) == 1

@@ -61,3 +61,32 @@ def test_a_failed_publish_keeps_the_event_for_the_next_try(collection):
 
 def test_public_views_never_show_the_outbox():
     assert outbox.public(outbox.with_outbox({"_id": "a", "x": 1}, [])) == {"_id": "a", "x": 1}
+
+
+def test_an_event_recorded_while_others_were_published_stays_pending(collection):
+    first, second = event(1), event(2)
+    collection.insert_one(outbox.with_outbox({"_id": "a"}, [first]))
+
+    def publish_while_another_write_lands(e):
+        collection.update_one({"_id": "a"}, outbox.outbox_update([second], {"$set": {}}))
+
+    outbox.flush(collection, "a", publish_while_another_write_lands,
+                 written={outbox.OUTBOX: [first]})
+    doc = collection.find_one({"_id": "a"})
+    assert [e["id"] for e in doc[outbox.OUTBOX]] == [second["id"]]
+    assert doc[outbox.PENDING] is True
+
+
+def test_events_the_broker_did_not_confirm_stay_for_the_relay(collection):
+    from services.common.publisher import PublishFailed
+
+    class Refused:
+        def __call__(self, e):
+            raise PublishFailed("nack")
+
+        many = __call__
+
+    collection.insert_one(outbox.with_outbox({"_id": "a"}, [event(1)]))
+    with pytest.raises(PublishFailed):
+        outbox.flush(collection, "a", Refused())
+    assert collection.find_one({"_id": "a"})[outbox.PENDING] is True

@@ -713,3 +713,103 @@ def test_stats_refuse_a_reversed_or_longer_than_92_day_range() -> None:
     assert d.stats_window(may6 - timedelta(days=91), may6, NOW, tz=TZ)[0] == may6 - timedelta(91)
     with pytest.raises(d.InvalidInput):
         d.stats_window(may6 - timedelta(days=92), may6, NOW, tz=TZ)
+
+
+# --------------------------------------------------------------------------- list scopes
+
+
+@pytest.mark.parametrize(("who", "tech_id", "status", "scope"), [
+    ({"sub": "t-user", "role": "technician"}, None, None, None),
+    ({"sub": "t-user", "role": "technician"}, None, "open", None),
+    ({"sub": "t-user", "role": "technician"}, "tec_1", None, {"technician_id": "tec_1"}),
+    ({"sub": "res1", "role": "resident"}, None, "open", {"resident_id": "res1",
+                                                        "status": "open"}),
+    ({"sub": "d", "role": "dispatcher"}, None, None,
+     {"status": {"$in": ["open", "assigned", "accepted", "arrived"]}}),
+    ({"sub": "a", "role": "admin"}, None, "rated", {"status": "rated"}),
+])
+def test_a_technician_without_a_profile_lists_no_repairs_never_every_unassigned_one(
+        who, tech_id, status, scope) -> None:
+    assert d.repair_scope(who, tech_id, status) == scope
+
+
+def test_roles_without_repairs_are_refused_a_repair_list() -> None:
+    for role in ("merchant", "planner"):
+        with pytest.raises(d.refusals.Forbidden):
+            d.repair_scope({"sub": "x", "role": role}, None)
+
+
+# --------------------------------------------------------------------------- completion code
+
+
+def test_a_locked_job_cannot_be_completed_even_with_the_right_code() -> None:
+    locked = repair("arrived", code_locked=True, code_attempts=5)
+    with pytest.raises(d.CodeLocked) as refused:
+        d.transition(locked, "complete", TECH, NOW, code="042137")
+    assert refused.value.status == 409 and refused.value.error_code == "code_locked"
+
+
+def test_each_attempt_is_checked_before_the_code_and_none_after_the_fifth() -> None:
+    for used in range(d.MAX_CODE_ATTEMPTS):
+        d.check_code_attempt(repair("arrived", code_attempts=used), TECH)
+    with pytest.raises(d.CodeLocked):
+        d.check_code_attempt(repair("arrived", code_attempts=d.MAX_CODE_ATTEMPTS), TECH)
+    with pytest.raises(d.CodeLocked):
+        d.check_code_attempt(repair("arrived", code_locked=True), TECH)
+    with pytest.raises(d.NotAllowed):  # another technician takes no attempt
+        d.check_code_attempt(repair("arrived"), {"id": "t2", "role": "technician"})
+    with pytest.raises(d.IllegalTransition):
+        d.check_code_attempt(repair("accepted"), TECH)
+
+
+def test_a_wrong_code_says_how_many_attempts_are_left() -> None:
+    refusal = d.wrong_code(repair("arrived", code_attempts=3))
+    assert refusal.status == 422 and refusal.error_code == "wrong_code"
+    assert "2 attempts left" in refusal.message
+    assert d.attempts_left(repair("arrived")) == 5  # documents from before the counter
+
+
+def test_the_job_locks_only_when_every_attempt_is_used_and_it_is_still_waiting() -> None:
+    assert d.should_lock(repair("arrived", code_attempts=5))
+    assert not d.should_lock(repair("arrived", code_attempts=4))
+    assert not d.should_lock(repair("arrived", code_attempts=5, code_locked=True))
+    assert not d.should_lock(repair("completed", code_attempts=5))
+    updates = d.lock_updates(repair("arrived", code_attempts=5), NOW)
+    assert updates["code_locked"] is True and updates["code_locked_at"] == NOW
+    assert updates["history"][-1]["note"].startswith("locked after 5 wrong")
+
+
+def test_only_the_reporting_resident_issues_a_new_code_and_it_unlocks() -> None:
+    locked = repair("arrived", code_locked=True, code_attempts=5)
+    updates = d.new_code_updates(locked, RESIDENT, "777777", NOW)
+    assert updates["completion_code"] == "777777"
+    assert updates["code_attempts"] == 0 and updates["code_locked"] is False
+    assert not d.should_lock({**locked, **updates})
+    d.check_code_attempt({**locked, **updates}, TECH)
+    with pytest.raises(d.NotAllowed):
+        d.new_code_updates(locked, {"id": "res2", "role": "resident"}, "777777", NOW)
+    with pytest.raises(d.NotAllowed):
+        d.new_code_updates(locked, TECH, "777777", NOW)
+    with pytest.raises(d.IllegalTransition):
+        d.new_code_updates(repair("completed"), RESIDENT, "777777", NOW)
+
+
+# --------------------------------------------------------------------------- arrival check
+
+
+def test_arriving_records_the_technicians_last_location_and_its_distance() -> None:
+    reported = NOW - timedelta(minutes=3)
+    me = tech("t1", location=at(0.009), location_at=reported)  # ~1 km north
+    updates, _ = d.transition(repair("accepted", location=HERE), "arrive", TECH, NOW,
+                              technician=me)
+    check = updates["arrival_check"]
+    assert check["at"] == NOW and check["location_at"] == reported
+    assert check["location"] == at(0.009)
+    assert 990 <= check["distance_m"] <= 1010
+
+
+def test_an_arrival_without_any_reported_location_says_so() -> None:
+    updates, _ = d.transition(repair("accepted", location=HERE), "arrive", TECH, NOW,
+                              technician=tech("t1", location=None))
+    assert updates["arrival_check"] == {"at": NOW, "location": None, "location_at": None,
+                                        "distance_m": None}

@@ -99,3 +99,29 @@ def test_a_pending_order_is_confirmed_or_rejected_and_nothing_else_waits_on_the_
     assert domain.PERSON_ACTIONS == {"accept": "merchant", "decline": "merchant",
                                      "dispatch": "merchant", "deliver": "merchant",
                                      "cancel": "resident"}
+
+
+@pytest.mark.parametrize("actor, scope", [
+    ({"sub": "li", "role": "resident"}, {"resident_id": "li"}),
+    ({"sub": "canteen", "role": "merchant"}, {"merchant_owner_id": "canteen"}),
+    ({"sub": "root", "role": "admin"}, {}),
+    ({"sub": "wang", "role": "technician"}, None),
+    ({"sub": "zhao", "role": "dispatcher"}, None),
+    ({"sub": "qian", "role": "planner"}, None),
+])
+def test_each_role_lists_only_its_own_orders_and_other_roles_none(actor, scope):
+    assert domain.visible_query(actor) == scope
+
+
+def test_a_merchant_without_a_shop_never_matches_pending_orders_without_an_owner():
+    pending = records.new_order("li", "key-1", BODY, NOW)  # merchant_owner_id None
+    scope = domain.visible_query({"sub": "newshop", "role": "merchant"}, "pending")
+    assert scope == {"merchant_owner_id": "newshop", "status": "pending"}
+    assert pending["merchant_owner_id"] not in scope.values()
+
+
+def test_idempotency_keys_are_stored_as_subject_and_key_apart():
+    a = records.new_order("a", "b:K", BODY, NOW)
+    b = records.new_order("a:b", "K", BODY, NOW)
+    assert (a["idem_sub"], a["idem_key"]) == ("a", "b:K")
+    assert (a["idem_sub"], a["idem_key"]) != (b["idem_sub"], b["idem_key"])
