@@ -21,11 +21,9 @@ ENV_READ = re.compile(r"""(?:environ\.get|\benv)\(\s*["']([A-Z][A-Z0-9_]+)["']""
 def settings_read_by_the_code() -> set[str]:
     """Every environment variable a Lifecircle process reads: the DEFAULTS tables (under their
     environment names) and every direct read in services/."""
-    from services.notify.settings import DEFAULTS as NOTIFY_DEFAULTS
-
     from services.common.config import DEFAULTS, ENV_NAMES
 
-    names = {ENV_NAMES.get(key, key) for key in DEFAULTS} | set(NOTIFY_DEFAULTS)
+    names = {ENV_NAMES.get(key, key) for key in DEFAULTS}
     for path in (ROOT / "services").rglob("*.py"):
         names |= set(ENV_READ.findall(path.read_text(encoding="utf-8")))
     return names - NOT_SETTINGS

@@ -16,6 +16,9 @@ ENV_EXAMPLE = ROOT / "deploy" / "env.example"
 # Files that may read the environment themselves, and why (docs/architecture.md, Settings).
 ENV_READERS_ALLOWED = {
     "services/common/config.py": "the one reader of settings",
+    "services/gateway/gunicorn_conf.py": "sets PROMETHEUS_MULTIPROC_DIR, prometheus-client's "
+                                         "own variable, before any worker imports it",
+    "services/gateway/metrics.py": "asks whether prometheus-client runs in multiprocess mode",
     "services/launcher.py": "a developer tool: hands its environment on to the processes it "
                             "starts, and picks its own bind address and dev-token default",
 }
