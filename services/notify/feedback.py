@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.common import scopes
 from services.common.paging import offset, page_dict
 from services.common.refusals import Conflict
 from services.notify import domain, records
@@ -43,6 +44,8 @@ def page(store: NotifyStore, who: dict[str, str], args: dict[str, Any]) -> dict[
     query = rules.list_query(who, _planned(store, who), args.get("status"),
                              args.get("subject_type"), args.get("subject_id"))
     number, size = args.get("page", 1), args.get("page_size", 20)
+    if query is scopes.NOTHING:
+        return page_dict([], number, size, 0)
     docs, total = store.feedback.page(query, offset(number, size), size)
     return page_dict(docs, number, size, total, records.public_feedback)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.common import scopes
 from services.common.refusals import Conflict, Forbidden, NotFound
 
 KINDS = ("feedback", "complaint")
@@ -65,20 +66,16 @@ def check_move(doc: dict[str, Any], action: str, who: dict[str, str]) -> str:
 
 
 def list_query(who: dict[str, str], planned: list[str], status: str | None,
-               subject_type: str | None, subject_id: str | None) -> dict[str, Any]:
-    """A resident lists their own; a planner their communities' queue; an admin all."""
+               subject_type: str | None, subject_id: str | None) -> scopes.Scope:
+    """A resident lists their own; a planner their communities' queue (none assigned:
+    nothing); an admin all. services.common.scopes: a missing owner never means "all"."""
     if who["role"] == "admin":
-        query: dict[str, Any] = {}
+        scope = scopes.everything()
     elif who["role"] == "planner":
-        query = {"community": {"$in": planned}}
+        scope = {"community": {"$in": planned}} if planned else scopes.NOTHING
     elif who["role"] == "resident":
-        query = {"resident_id": who["sub"]}
+        scope = scopes.owned_by("resident_id", who["sub"])
     else:
         raise Forbidden("feedback is for residents and their community's planners")
-    if status:
-        query["status"] = status
-    if subject_type:
-        query["subject.type"] = subject_type
-    if subject_id:
-        query["subject.id"] = subject_id
-    return query
+    return scopes.narrowed(scope, status=status, **{"subject.type": subject_type,
+                                                    "subject.id": subject_id})

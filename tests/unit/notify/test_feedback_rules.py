@@ -77,6 +77,7 @@ def test_each_role_lists_what_it_may_see():
     assert rules.list_query(PLANNER, ["a"], "open", "shop", SHOP_ID) == {
         "community": {"$in": ["a"]}, "status": "open", "subject.type": "shop",
         "subject.id": SHOP_ID}
+    assert rules.list_query(PLANNER, [], None, None, None) is None  # no community: nothing
     with pytest.raises(Forbidden):
         rules.list_query({"sub": "m", "role": "merchant"}, [], None, None, None)
 
