@@ -115,6 +115,7 @@ MERCHANTS: list[dict[str, Any]] = [
             "location": {"lat": 30.5821, "lng": 114.2731}, "address": "江汉区民意一路5号",
             "opening_hours": {d: [["09:00", "21:00"]] for d in DAILY_7_TO_22},
             "delivery": {"max_walk_minutes": 15, "fee_fen": 500, "min_order_fen": 2000},
+            "cash_on_delivery": False,  # online payment only (docs/payments.md)
         },
         "products": [
             {"name": "大字版《红楼梦》", "unit": "套", "price_fen": 9800, "stock": 5},
@@ -134,6 +135,7 @@ TECHNICIANS = [
      "shifts": ALL_WEEK_SHIFT},
 ]
 
+COMMUNITY = "民意街社区"
 RESIDENTS = {
     "resident-li": {"name": "李奶奶", "address": "江汉区民意街12号3单元502",
                     "location": {"lat": 30.5803, "lng": 114.2705}, "community": "民意街社区"},
@@ -190,10 +192,14 @@ def load(base_url: str, data_dir: Path) -> dict[str, Any]:
         ids["technicians"][tech["sub"]] = made["id"]
         client.call("PATCH", "/api/v1/technicians/me/status", tech["sub"], "technician",
                     json={"status": "available"})
-    for sub, person in RESIDENTS.items():  # their saved address, offered at checkout
+    # Their saved address (offered at checkout) and their community, 民意街社区, whose planner
+    # answers their feedback (意见反馈).
+    for sub, person in RESIDENTS.items():
         client.call("PUT", "/api/v1/me/notification-preferences", sub, "resident",
                     json={"home": {"location": person["location"], "address": person["address"],
                                    "community": person["community"]}})
+    client.call("PUT", "/api/v1/admin/planners", "admin", "admin",
+                json={"sub": "planner-jianghan", "communities": [COMMUNITY]})
     ids["market"] = load_market(client, ids)
     ids["recycling"] = load_recycling(client, ids)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -272,11 +278,16 @@ def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
     drop_off = json.dumps({
         "sequence": "demo-0002", "code": "$CODE", "amount_fen": 600,
         "items": [{"category": "plastic", "grams": 500}],
-        "weighed_at": "2026-12-01T03:00:00+00:00"}).replace("$CODE", "'$CODE'")
+        "weighed_at": _now_iso()}).replace("$CODE", "'$CODE'")
     weighing = json.dumps({
         "sequence": "demo-0002", "product_id": ids["products"]["洪湖莲藕"], "grams": 1200,
         "unit_price_fen": 980, "total_fen": 1176, "weighed_at": _now_iso(),
         "batch": "HH-1128"}, ensure_ascii=False)
+    stall = ids["merchants"].get("merchant-wang", "MERCHANT_ID")
+    feedback = json.dumps({
+        "kind": "complaint", "subject_type": "shop", "subject_id": stall,
+        "text": "王阿姨蔬菜摊的上海青称重好像少了二两",
+    }, ensure_ascii=False)
     token = ("curl -s -X POST {u}/api/v1/auth/dev-token -H 'Content-Type: application/json' "
              "-d '{{\"sub\": \"{sub}\", \"role\": \"{role}\"}}' | python3 -c "
              "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'")
@@ -311,6 +322,16 @@ Walk-through: 李奶奶 (resident-li) orders lunch from the community canteen.
        -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \\
        -d '{order}'
 
+  # pay for it online once it is confirmed (the sandbox provider stands in for WeChat Pay
+  # or Alipay: its "payment page" pays and sends a signed callback), or at the door with
+  # {{"method": "cash"}} where the shop takes cash (the book room does not)
+  curl -s -X POST $B/api/v1/orders/ORDER_ID/payment -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' -d '{{"method": "online"}}'
+  curl -s -X POST $B/api/v1/payments/sandbox/ORDER_ID -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' -d '{{"outcome": "paid"}}'
+  # had the canteen declined it now, or not accepted it in 10 minutes, the payment would go
+  # back by itself: "payment": {{"status": "refunded", ...}} and a notice in her inbox
+
   # her orders and notifications
   curl -s $B/api/v1/orders -H "Authorization: Bearer $LI"
   curl -s $B/api/v1/notifications -H "Authorization: Bearer $LI"
@@ -320,6 +341,20 @@ Walk-through: 李奶奶 (resident-li) orders lunch from the community canteen.
   curl -s -X POST $B/api/v1/orders/ORDER_ID/accept -H "Authorization: Bearer $CANTEEN"
   curl -s -X POST $B/api/v1/orders/ORDER_ID/dispatch -H "Authorization: Bearer $CANTEEN"
   curl -s -X POST $B/api/v1/orders/ORDER_ID/deliver -H "Authorization: Bearer $CANTEEN"
+
+Feedback (意见反馈): she tells her community the vegetable stall's scale seems short; the
+community's planner sees it in the queue (and on the stall's page), answers, and closes it.
+
+  curl -s -X POST $B/api/v1/feedback -H "Authorization: Bearer $LI" \\
+       -H 'Content-Type: application/json' \\
+       -d '{feedback}'
+  curl -s "$B/api/v1/feedback?status=open" -H "Authorization: Bearer $PLANNER"
+  curl -s "$B/api/v1/feedback?subject_type=shop&subject_id={stall}" \\
+       -H "Authorization: Bearer $PLANNER"
+  curl -s -X POST $B/api/v1/feedback/FEEDBACK_ID/answer -H "Authorization: Bearer $PLANNER" \\
+       -H 'Content-Type: application/json' -d '{{"text": "已请市场管理处复核电子秤"}}'
+  curl -s -X POST $B/api/v1/feedback/FEEDBACK_ID/close -H "Authorization: Bearer $PLANNER"
+  curl -s $B/api/v1/feedback/FEEDBACK_ID -H "Authorization: Bearer $LI"
 
 Repairs: her tap leaks; the dispatcher sends the nearest plumber (arrival within 15 minutes).
 

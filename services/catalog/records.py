@@ -28,6 +28,7 @@ def new_merchant(owner_id: str, data: dict[str, Any], now: datetime) -> dict[str
         "opening_hours": data.get("opening_hours"),
         "delivery": data.get("delivery") or {"max_walk_minutes": 15, "fee_fen": 0,
                                              "min_order_fen": 0},
+        "cash_on_delivery": data.get("cash_on_delivery", True),
         "created_at": now,
         "updated_at": now,
     }
@@ -68,6 +69,7 @@ def new_product(merchant: dict[str, Any], data: dict[str, Any], now: datetime) -
 def public_merchant(doc: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in doc.items() if not k.startswith("_") and k != "updated_at"}
     out["id"] = doc["_id"]
+    out["cash_on_delivery"] = doc.get("cash_on_delivery", True)  # shops from before it: yes
     out["created_at"] = iso(doc["created_at"])
     return out
 
@@ -106,6 +108,7 @@ def stock_reserved_event(order_id: str, merchant: dict[str, Any], lines: list[di
         "stock_reserved",
         {"order_id": order_id, "merchant_id": merchant["_id"],
          "merchant_owner_id": merchant["owner_id"], "merchant_name": merchant["name"],
+         "cash_on_delivery": merchant.get("cash_on_delivery", True),
          "lines": lines, **amounts},
         source=SOURCE, correlation_id=order_id, causation_id=causation_id,
     )

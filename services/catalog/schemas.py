@@ -59,6 +59,10 @@ class MerchantCreateSchema(Strict):
                                  "a close time before the open time runs past midnight"},
     )
     delivery = fields.Nested(DeliverySettingsSchema, load_default=lambda: {})
+    cash_on_delivery = fields.Boolean(
+        load_default=True,
+        metadata={"description": "residents may choose to pay at the door (docs/payments.md)"},
+    )
 
     @validates("opening_hours")
     def _check_hours(self, value, **_kw):
@@ -93,6 +97,7 @@ class MerchantSchema(Strict):
     phone = fields.String(allow_none=True)
     opening_hours = fields.Dict(allow_none=True)
     delivery = fields.Nested(DeliverySettingsSchema, required=True)
+    cash_on_delivery = fields.Boolean(required=True)
     created_at = fields.String(required=True)
 
 

@@ -29,6 +29,15 @@ DEFAULTS: dict[str, Any] = {
     # Orders
     "ORDER_ACCEPT_TIMEOUT_SECONDS": 600,
     "ORDER_TIMER_SECONDS": 5.0,
+    # Payments (see docs/payments.md): "sandbox", or "package.module:Class" for a real one.
+    "PAYMENT_PROVIDER": "sandbox",
+    "PAYMENT_SANDBOX_SECRET": "sandbox-callback-secret",  # signs the sandbox's callbacks
+    "PAYMENT_SANDBOX_AUTOPAY": False,  # the sandbox pays at once instead of when told
+    "PAYMENT_CALLBACK_TOLERANCE_SECONDS": 300,  # older (or future) callbacks are refused
+    "PAYMENT_TIMER_SECONDS": 5.0,  # how often due refunds are retried
+    # A failed refund is asked again after base * 2^(n-1) seconds, capped: never given up.
+    "PAYMENT_REFUND_RETRY_BASE_SECONDS": 10.0,
+    "PAYMENT_REFUND_RETRY_MAX_SECONDS": 600.0,
     # Dispatch (see docs/dispatch.md)
     "DISPATCH_AUTO_ASSIGN": "",  # "" off, "all", or comma-separated skills
     "DISPATCH_ACCEPT_TIMEOUT_SECONDS": 120,

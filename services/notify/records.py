@@ -13,7 +13,13 @@ from services.common.geo import TravelModel, cell_for
 from services.common.times import iso
 from services.notify import domain
 from services.notify.routing import Audience
-from services.notify.templates import DEFAULT_LANGUAGE, LANGUAGES, render_all
+from services.notify.templates import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    catalogue,
+    render_all,
+    template_for,
+)
 
 NOTICE_EVENT_TYPE = "community_notice"
 PREFERENCE_FIELDS = ("language", "time_zone", "quiet_hours", "phone", "email")
@@ -258,3 +264,58 @@ def public_notice(doc: dict[str, Any]) -> dict[str, Any]:
         "created_at": iso(doc["created_at"]),
         "recipients": doc["recipients"],
     }
+
+
+# ------------------------------------------------------------------ feedback (意见反馈)
+
+FEEDBACK_EVENT_TYPES = {"answered": "feedback_answered", "closed": "feedback_closed"}
+
+
+def new_feedback(resident_id: str, community: str, data: dict[str, Any],
+                 now: datetime) -> dict[str, Any]:
+    return {
+        "_id": new_id("fbk"),
+        "resident_id": resident_id,
+        "community": community,
+        "kind": data["kind"],
+        "subject": {"type": data["subject_type"], "id": data.get("subject_id")},
+        "text": data["text"],
+        "photo_url": data.get("photo_url"),
+        "status": "open",
+        "answers": [],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def feedback_answer(who: str, text: str | None, status: str, now: datetime) -> dict[str, Any]:
+    return {"by": who, "text": text, "status": status, "at": now}
+
+
+def public_feedback(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["_id"], "resident_id": doc["resident_id"], "community": doc["community"],
+        "kind": doc["kind"], "subject": doc["subject"], "text": doc["text"],
+        "photo_url": doc["photo_url"], "status": doc["status"],
+        "answers": [{**a, "at": iso(a["at"])} for a in doc["answers"]],
+        "created_at": iso(doc["created_at"]), "updated_at": iso(doc["updated_at"]),
+    }
+
+
+def feedback_notification(doc: dict[str, Any], answer: dict[str, Any], prefs: dict[str, Any],
+                          now: datetime, role_retention: timedelta) -> dict[str, Any]:
+    """The resident's inbox message for a planner's answer or close, in every language."""
+    event_type = FEEDBACK_EVENT_TYPES[answer["status"]]
+    values = {"feedback_no": doc["_id"].rsplit("_", 1)[-1][-8:].upper(),
+              "community": doc["community"]}
+    texts = {}
+    for lang in LANGUAGES:
+        template = template_for(event_type, "resident", lang)
+        values["answer_text"] = answer["text"] or catalogue(lang)["_fallbacks"]["comment"]
+        texts[lang] = {part: text.format_map(values) for part, text in template.items()}
+    key = f"{doc['_id']}|{len(doc['answers'])}"  # one message per answer, even if retried
+    return inbox_doc(
+        notification=domain.notification_id(key, doc["resident_id"]),
+        recipient_id=doc["resident_id"], category="notices", event_type=event_type,
+        event_id=key, correlation_id=doc["_id"], urgent=False, texts=texts, now=now,
+        hold_until=domain.quiet_until(prefs, now), role_retention=role_retention)

@@ -38,6 +38,9 @@ ROUTES: dict[str, tuple[Audience, ...]] = {
     "order_out_for_delivery": (_a("resident", "orders"),),
     "order_delivered": (_a("resident", "orders"),),
     "order_cancelled": (_a("resident", "orders"), _a("merchant", "orders")),
+    "payment_succeeded": (_a("resident", "orders"), _a("merchant", "orders")),
+    "payment_failed": (_a("resident", "orders"),),
+    "payment_refunded": (_a("resident", "orders"),),
     "repair_requested": (_a("resident", "repairs"), _a("dispatcher", "repairs")),
     "repair_assigned": (_a("resident", "repairs"), _a("technician", "repairs")),
     "repair_accepted": (_a("resident", "repairs"),),
@@ -61,7 +64,9 @@ ROUTES: dict[str, tuple[Audience, ...]] = {
 
 # Known events that concern no person directly (saga steps between services).
 SILENT = frozenset({"order_placed", "stock_reserved", "stock_rejected", "product_changed",
-                    "merchant_changed"})
+                    "merchant_changed",
+                    # the resident started it; the refund's outcome is what they hear
+                    "payment_started", "payment_refund_requested"})
 
 
 def recipient_of(audience: str, data: dict[str, Any]) -> str | None:

@@ -7,7 +7,17 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.common.schemas import Instant, LocationSchema, Strict, Text, page_of
+from services.common.schemas import (
+    Id,
+    Instant,
+    LocationSchema,
+    PageArgs,
+    Strict,
+    Text,
+    page_of,
+)
+from services.common.subjects import valid_subject
+from services.notify import feedback_rules
 from services.notify.domain import CHANNELS
 from services.notify.templates import LANGUAGES
 
@@ -212,3 +222,74 @@ class StreamArgs(Strict):
 
 
 SEQ_PATTERN = re.compile(r"^[0-9]{1,18}$")
+
+
+# ------------------------------------------------------------------ feedback (意见反馈)
+
+
+class FeedbackCreateSchema(Strict):
+    kind = fields.String(load_default="feedback", validate=validate.OneOf(feedback_rules.KINDS))
+    subject_type = fields.String(required=True,
+                                 validate=validate.OneOf(feedback_rules.SUBJECT_TYPES),
+                                 metadata={"description": "what it is about; shop, repair and "
+                                                          "notice need subject_id"})
+    subject_id = Id(load_default=None, allow_none=True,
+                    metadata={"example": "mer_0123456789abcdef0123456789abcdef"})
+    text = Text(2000, required=True, metadata={"example": "菜场入口的路灯坏了一周了"})
+    photo_url = fields.Url(load_default=None, allow_none=True, schemes={"https"},
+                           validate=validate.Length(max=500),
+                           metadata={"description": "an https link to a photo the resident "
+                                                    "uploaded elsewhere (docs/notifications.md)"})
+
+
+class FeedbackReplySchema(Strict):
+    text = Text(2000, load_default=None, allow_none=True)
+
+
+class FeedbackAnswerSchema(Strict):
+    text = Text(2000, required=True)
+
+
+class FeedbackListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(feedback_rules.STATUSES))
+    subject_type = fields.String(validate=validate.OneOf(feedback_rules.SUBJECT_TYPES))
+    subject_id = Id()
+
+
+class FeedbackSubjectSchema(Schema):
+    type = fields.String(required=True)
+    id = fields.String(allow_none=True)
+
+
+class FeedbackAnswerViewSchema(Schema):
+    by = fields.String(required=True)
+    text = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    at = fields.String(required=True)
+
+
+class FeedbackSchema(Schema):
+    id = fields.String(required=True)
+    resident_id = fields.String(required=True)
+    community = fields.String(required=True)
+    kind = fields.String(required=True)
+    subject = fields.Nested(FeedbackSubjectSchema, required=True)
+    text = fields.String(required=True)
+    photo_url = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    answers = fields.List(fields.Nested(FeedbackAnswerViewSchema), required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+
+
+FeedbackPageSchema = page_of(FeedbackSchema)
+
+
+class PlannerCommunitiesSchema(Strict):
+    sub = fields.String(required=True, metadata={"description": "the planner's subject"})
+
+    @validates("sub")
+    def _subject(self, value, **_kw):
+        if not valid_subject(value):
+            raise ValidationError("not a valid subject")
+    communities = fields.List(Text(80), required=True, validate=validate.Length(0, 50))

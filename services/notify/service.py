@@ -3,7 +3,8 @@ and — as their preferences say — an SMS, an e-mail or a signed webhook call,
 back-off until it arrives or is marked failed for an admin to see.
 
 Entrypoints only: they check who is calling, validate, and hand the work to the use cases
-(inbox.py, preferences.py, webhooks.py, delivery.py, notices.py) over the store (store.py).
+(inbox.py, preferences.py, webhooks.py, delivery.py, notices.py, feedback.py) over the
+store (store.py).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from services.common.config import setting
 from services.common.errors import load_or_raise
 from services.common.geo import TravelModel
 from services.common.messaging import event_handler
+from services.common.refusals import BadRequest
 from services.common.service_base import ServiceBase, actor_of
 from services.common.timers import timer_every
-from services.notify import delivery, domain, inbox, notices, schemas, webhooks
+from services.notify import delivery, domain, feedback_rules, inbox, notices, schemas, webhooks
+from services.notify import feedback as feedback_cases
 from services.notify import preferences as prefs
 from services.notify.channels import build_channels, insecure_hosts
 from services.notify.inbox import InboxSettings
@@ -90,6 +93,9 @@ class NotifyService(ServiceBase):
     on_order_out_for_delivery = subscription("orders", "order_out_for_delivery")
     on_order_delivered = subscription("orders", "order_delivered")
     on_order_cancelled = subscription("orders", "order_cancelled")
+    on_payment_succeeded = subscription("orders", "payment_succeeded")
+    on_payment_failed = subscription("orders", "payment_failed")
+    on_payment_refunded = subscription("orders", "payment_refunded")
     on_repair_requested = subscription("dispatch", "repair_requested")
     on_repair_assigned = subscription("dispatch", "repair_assigned")
     on_repair_accepted = subscription("dispatch", "repair_accepted")
@@ -199,6 +205,37 @@ class NotifyService(ServiceBase):
     def list_notices(self, lat: float | None = None, lng: float | None = None,
                      community: str | None = None) -> dict:
         return notices.covering(self.store, lat, lng, community, self.clock.now())
+
+    # feedback to the community (feedback.py)
+
+    @rpc
+    def send_feedback(self, actor: dict, feedback: dict) -> dict:
+        data = load_or_raise(schemas.FeedbackCreateSchema(), feedback)
+        return feedback_cases.send(self.store, actor_of(actor), data, self.clock.now())
+
+    @rpc
+    def list_feedback(self, actor: dict, query: dict | None = None) -> dict:
+        args = load_or_raise(schemas.FeedbackListArgs(), query or {})
+        return feedback_cases.page(self.store, actor_of(actor), args)
+
+    @rpc
+    def get_feedback(self, actor: dict, feedback_id: str) -> dict:
+        return feedback_cases.get(self.store, actor_of(actor), feedback_id)
+
+    @rpc
+    def reply_feedback(self, actor: dict, feedback_id: str, action: str,
+                       text: str | None = None) -> dict:
+        """A planner's ``answer`` or ``close``."""
+        if action not in feedback_rules.MOVES:
+            raise BadRequest(f"unknown action {action!r}")
+        data = load_or_raise(schemas.FeedbackReplySchema(), {"text": text})
+        return feedback_cases.reply(self.store, actor_of(actor), feedback_id, action,
+                                    data["text"], self.clock.now(), self._inbox_settings())
+
+    @rpc
+    def assign_planner(self, actor: dict, assignment: dict) -> dict:
+        data = load_or_raise(schemas.PlannerCommunitiesSchema(), assignment)
+        return feedback_cases.assign_planner(self.store, actor_of(actor), data)
 
     # background work: releases after quiet hours, channel deliveries, notice fan-outs, expiry
 

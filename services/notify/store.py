@@ -14,6 +14,7 @@ from services.notify import migrations
 from services.notify.schedule import Periodic
 from services.notify.sequence import Sequencer
 from services.notify.storage.deliveries import Deliveries
+from services.notify.storage.feedback import Feedback, Planners
 from services.notify.storage.notices import Notices
 from services.notify.storage.notifications import Notifications
 from services.notify.storage.preferences import Preferences
@@ -30,11 +31,13 @@ class NotifyStore:
         self.preferences = Preferences(db["preferences"])
         self.webhooks = Webhooks(db["webhooks"])
         self.notices = Notices(db["notices"])
+        self.feedback = Feedback(db["feedback"])
+        self.planners = Planners(db["planners"])
         self.sweep = Periodic(SWEEP_EVERY)  # expired notifications and notices
 
     def ensure_indexes(self) -> None:
         for part in (self.notifications, self.deliveries, self.preferences, self.webhooks,
-                     self.notices):
+                     self.notices, self.feedback, self.planners):
             part.ensure_indexes()
 
     def outbox_collections(self) -> list[Any]:

@@ -126,6 +126,8 @@ def confirmation_fields(reserved: dict[str, Any], now: datetime,
         "delivery_fee_fen": reserved["delivery_fee_fen"],
         "total_fen": reserved["total_fen"],
         "accept_by": now + timedelta(seconds=accept_timeout_seconds),
+        # Whether the resident may pay at the door is the shop's choice (docs/payments.md).
+        "payment.cash_allowed": reserved.get("cash_on_delivery", True),
     }
 
 

@@ -6,6 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.common.schemas import Id, LocationSchema, PageArgs, Strict, Text, page_of
 from services.orders.domain import ORDER_STATUSES
+from services.orders.payment_rules import METHODS, PAYMENT_STATUSES
 
 
 class OrderItemSchema(Strict):
@@ -58,6 +59,44 @@ class HistoryEntrySchema(Strict):
     reason = fields.String(allow_none=True)
 
 
+class PaymentStartSchema(Strict):
+    method = fields.String(required=True, validate=validate.OneOf(METHODS),
+                           metadata={"description": "online (through the payment provider) or "
+                                                    "cash on delivery, if the shop takes it"})
+
+
+class SandboxPaySchema(Strict):
+    outcome = fields.String(load_default="paid", validate=validate.OneOf(("paid", "failed")))
+
+
+class PaymentHistoryEntrySchema(Strict):
+    status = fields.String(required=True, validate=validate.OneOf(PAYMENT_STATUSES))
+    at = fields.String(required=True)
+    by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class PaymentSchema(Strict):
+    method = fields.String(allow_none=True, validate=validate.OneOf(METHODS))
+    status = fields.String(required=True, validate=validate.OneOf(PAYMENT_STATUSES))
+    cash_allowed = fields.Boolean(allow_none=True, metadata={
+        "description": "whether the shop takes cash on delivery (known once confirmed)"})
+    provider = fields.String(allow_none=True)
+    reference = fields.String(allow_none=True, metadata={"description": "the provider's"})
+    pay_url = fields.String(allow_none=True, metadata={
+        "description": "where the resident pays, while the payment is pending"})
+    amount_fen = fields.Integer(allow_none=True)
+    paid_fen = fields.Integer(required=True)
+    refunded_fen = fields.Integer(required=True)
+    history = fields.List(fields.Nested(PaymentHistoryEntrySchema), required=True)
+
+
+class CallbackReceiptSchema(Strict):
+    received = fields.Boolean(required=True)
+    changed = fields.Boolean(required=True, metadata={
+        "description": "false for a callback already handled (a replay) or out of date"})
+
+
 class OrderSchema(Strict):
     id = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
@@ -74,6 +113,7 @@ class OrderSchema(Strict):
     reason = fields.String(allow_none=True, metadata={"description": "why it was rejected, "
                                                                      "declined or cancelled"})
     accept_by = fields.String(allow_none=True)
+    payment = fields.Nested(PaymentSchema, required=True)
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
     created_at = fields.String(required=True)
     updated_at = fields.String(required=True)

@@ -42,6 +42,8 @@ class OrdersStore:
         self.orders.create_index([("merchant_owner_id", 1), ("status", 1), ("created_at", -1)])
         self.orders.create_index([("resident_id", 1), ("created_at", -1)])
         self.orders.create_index([("status", 1), ("created_at", -1)])
+        self.orders.create_index("payment.reference")
+        self.orders.create_index("payment.refund_due_at")
         outbox.ensure_outbox_index(self.orders)
         self._backfill()
 
@@ -122,6 +124,50 @@ class OrdersStore:
             "accept_due_minute": {"$in": list(range(minute - DUE_LOOKBACK_MINUTES,
                                                     minute + 1))},
             "accept_due_at": {"$lte": now}}).limit(limit))
+
+
+    # payments (docs/payments.md): each change one guarded write on the order
+
+    def by_payment_reference(self, reference: str) -> dict[str, Any] | None:
+        return self.orders.find_one({"payment.reference": reference})
+
+    def update_payment(self, order_id: str, guard: dict[str, Any], fields: dict[str, Any],
+                       history: list[dict[str, Any]], events: list[dict], now: datetime,
+                       callback_id: str | None = None) -> dict[str, Any] | None:
+        """Set payment ``fields`` only if the order still matches ``guard``, with the payment
+        history entries, the events and (for a provider callback) its id, in one write. None
+        if the guard no longer holds."""
+        push: dict[str, Any] = {"payment.history": {"$each": history}}
+        query = {"_id": order_id, **guard}
+        if callback_id is not None:
+            push["payment.callbacks"] = callback_id
+            query["payment.callbacks"] = {"$ne": callback_id}
+        update = outbox.outbox_update(events, {
+            "$set": {**{f"payment.{k}": v for k, v in fields.items()},
+                     "updated_at": now},
+            "$push": push})
+        return self.orders.find_one_and_update(query, update,
+                                               return_document=ReturnDocument.AFTER)
+
+    def claim_refund(self, order_id: str, now: datetime,
+                     until: datetime) -> dict[str, Any] | None:
+        """Take a due refund for this worker until ``until`` (so two never ask at once)."""
+        return self.orders.find_one_and_update(
+            {"_id": order_id, "payment.status": "refund_pending",
+             "payment.refund_due_at": {"$lte": now}},
+            {"$set": {"payment.refund_due_at": until}},
+            return_document=ReturnDocument.AFTER)
+
+    def refund_failed(self, order_id: str, attempts: int, retry_at: datetime,
+                      error: str) -> None:
+        self.orders.update_one(
+            {"_id": order_id, "payment.status": "refund_pending"},
+            {"$set": {"payment.refund_attempts": attempts, "payment.refund_due_at": retry_at,
+                      "payment.last_error": error}})
+
+    def due_refunds(self, now: datetime, limit: int = 200) -> list[str]:
+        return [doc["_id"] for doc in self.orders.find(
+            {"payment.refund_due_at": {"$lte": now}}, {"_id": 1}).limit(limit)]
 
 
 def windows(now: datetime) -> list[dict[str, Any]]:

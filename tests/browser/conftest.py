@@ -57,6 +57,12 @@ def web_system(tmp_path_factory):
         running = start_system(uri, data)
         try:
             running.demo = demo.load(running.base_url, data)
+            # Residents' default quiet hours (22:00-07:00 in the city) hold their non-urgent
+            # messages; the journeys must not depend on the hour they run at.
+            client = demo.Client(running.base_url)
+            for sub in demo.RESIDENTS:
+                client.call("PUT", "/api/v1/me/notification-preferences", sub, "resident",
+                            json={"quiet_hours": None})
             yield running
         finally:
             running.stop_all()

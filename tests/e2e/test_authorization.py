@@ -54,8 +54,20 @@ def world(api):
                         as_=actors["owner"]).status_code == 200
     note = wait_for(lambda: api.get("/api/v1/notifications", as_=actors["orderer"])
                     .json()["items"], what="a notification")[0]
+    # A feedback of the orderer's community, closed by its planner (every reply is now a 409).
+    community = unique("民意街社区")
+    api.request("PUT", "/api/v1/me/notification-preferences", as_=actors["orderer"],
+                json={"home": {"location": {"lat": 30.5803, "lng": 114.2705},
+                               "community": community}})
+    api.request("PUT", "/api/v1/admin/planners", as_=actors["admin"],
+                json={"sub": actors["planner"][0], "communities": [community]})
+    feedback = api.post("/api/v1/feedback", as_=actors["orderer"],
+                        json={"subject_type": "other", "text": "路灯坏了"}).json()
+    assert api.post(f"/api/v1/feedback/{feedback['id']}/close",
+                    as_=actors["planner"]).status_code == 200
     return {"actors": actors, "ids": {"shop": shop["id"], "product": product["id"],
                                       "order": order["id"], "note": note["id"],
+                                      "feedback": feedback["id"],
                                       "doomed": doomed["id"], "fake": "dlv_" + "0" * 32}}
 
 
@@ -96,6 +108,14 @@ def cases() -> list[Case]:
         Case("POST", "/api/v1/orders/{order}/cancel", {"orderer", "admin"},
              {"resident": 404, "owner": 403, "merchant": 403, "technician": 403,
               "dispatcher": 403, "planner": 403}),
+        # payments (on a delivered order: the orderer gets 409, nothing changes)
+        Case("POST", "/api/v1/orders/{order}/payment", {"orderer"},
+             {"resident": 404, **{a: 403 for a in everyone_but("resident", "orderer")}},
+             body={"method": "online"}, ok_status={409}),
+        Case("POST", "/api/v1/payments/sandbox/{order}", {"orderer", "admin"},
+             {"resident": 404, **{a: 403 for a in everyone_but("resident", "orderer",
+                                                              "admin")}},
+             body={"outcome": "paid"}, ok_status={409}),
         Case("GET", "/api/v1/products/{product}/stock-history", {"owner", "admin"},
              {a: 403 for a in everyone_but("owner", "admin")}),
         # allowed actors go last: the first of them deletes it, the next finds it gone
@@ -126,6 +146,21 @@ def cases() -> list[Case]:
         Case("POST", "/api/v1/notices", {"planner", "admin"},
              {a: 403 for a in everyone_but("planner", "admin")}, body={}),
         Case("GET", "/api/v1/notices?lat=30.58&lng=114.27", all_actors),
+        # feedback to the community: the sender, the community's planner, admins
+        Case("POST", "/api/v1/feedback", {"resident", "orderer"},
+             {a: 403 for a in everyone_but("resident", "orderer")},
+             body={"subject_type": "other", "text": "矩阵探测"}),
+        Case("GET", "/api/v1/feedback", {"resident", "orderer", "planner", "admin"},
+             {a: 403 for a in everyone_but("resident", "orderer", "planner", "admin")}),
+        Case("GET", "/api/v1/feedback/{feedback}", {"orderer", "planner", "admin"},
+             {"resident": 404, **{a: 403 for a in everyone_but("resident", "orderer",
+                                                              "planner", "admin")}}),
+        *[Case("POST", f"/api/v1/feedback/{{feedback}}/{action}", {"planner", "admin"},
+               {a: 403 for a in everyone_but("planner", "admin")}, body={"text": "好的"},
+               ok_status={409})
+          for action in ("answer", "close")],
+        Case("PUT", "/api/v1/admin/planners", {"admin"}, {a: 403 for a in everyone_but("admin")},
+             body={}, ok_status={422}),
     ]
 
 
@@ -163,10 +198,20 @@ def test_each_endpoint_lets_in_exactly_who_it_should(api, world, case):
     check_every_actor(api, world, case, {*ROLES, "owner", "orderer"})
 
 
+def test_the_payment_callback_needs_the_providers_signature_not_a_login(api, world):
+    """The provider has no account: a bearer token neither helps nor is needed."""
+    for actor in (None, "admin", "orderer"):
+        headers = {} if actor is None else {
+            "Authorization": f"Bearer {api.token(*world['actors'][actor])}"}
+        r = api.post("/api/v1/payments/callback/sandbox", json={"id": "x"}, headers=headers)
+        assert_error_shape(r, 403, "bad_signature")
+
+
 def test_probing_changed_nothing(api, world):
     order = api.get(f"/api/v1/orders/{world['ids']['order']}",
                     as_=world["actors"]["orderer"]).json()
     assert order["status"] == "delivered"
+    assert order["payment"]["status"] == "unpaid" and order["payment"]["method"] is None
 
 
 # Repairs: a job carried through to "rated", so every action is now illegal and an allowed

@@ -25,6 +25,36 @@ def test_the_demo_circle_loads_once_and_tells_its_story(system, api, tmp_path):
                        params={"lat": home["lat"], "lng": home["lng"]}).json()
     assert {"breakfast", "laundry", "housekeeping"} <= set(coverage["missing"])
 
+    # A payment: 李奶奶 orders the set meal and pays online; the book room takes no cash.
+    order = api.post("/api/v1/orders", as_=li, headers={"Idempotency-Key": str(uuid.uuid4())},
+                     json={"merchant_id": ids["merchants"]["merchant-canteen"],
+                           "items": [{"product_id": ids["products"]["两荤一素套餐"],
+                                      "quantity": 1}],
+                           "delivery": {"address": "民意街12号", "location": home}}).json()
+    wait_for(lambda: api.get(f"/api/v1/orders/{order['id']}", as_=li).json()["status"]
+             == "confirmed", what="the order confirmed")
+    pay_url = api.post(f"/api/v1/orders/{order['id']}/payment", as_=li,
+                       json={"method": "online"}).json()["payment"]["pay_url"]
+    paid = api.post(pay_url, as_=li, json={"outcome": "paid"}).json()["payment"]
+    assert (paid["status"], paid["paid_fen"]) == ("paid", 1600)
+    books = api.get(f"/api/v1/merchants/{ids['merchants']['merchant-books']}", as_=li).json()
+    assert books["cash_on_delivery"] is False
+    assert "/api/v1/payments/sandbox/ORDER_ID" in demo.walkthrough(system.base_url, ids)
+
+    # A feedback: she complains about the stall's scale; the community's planner sees it.
+    stall = ids["merchants"]["merchant-wang"]
+    sent = api.post("/api/v1/feedback", as_=li, json={
+        "kind": "complaint", "subject_type": "shop", "subject_id": stall,
+        "text": "上海青称重好像少了二两"}).json()
+    planner = ("planner-jianghan", "planner")
+    about = api.get("/api/v1/feedback", as_=planner,
+                    params={"subject_type": "shop", "subject_id": stall}).json()["items"]
+    assert sent["id"] in [f["id"] for f in about]
+    answered = api.post(f"/api/v1/feedback/{sent['id']}/answer", as_=planner,
+                        json={"text": "已请市场管理处复核电子秤"}).json()
+    assert answered["status"] == "answered"
+    assert "/api/v1/feedback?subject_type=shop" in demo.walkthrough(system.base_url, ids)
+
     repair = api.post("/api/v1/repairs", as_=li, headers={"Idempotency-Key": str(uuid.uuid4())},
                       json={"skill": "plumbing", "description": "厨房水龙头一直滴水",
                             "address": "民意街12号", "location": home}).json()

@@ -24,6 +24,8 @@ class StockReserved(Contract):
     merchant_id = fields.String(required=True)
     merchant_owner_id = fields.String(required=True)
     merchant_name = fields.String(required=True)
+    # Whether the shop takes cash at the door; absent in events from before it (then yes).
+    cash_on_delivery = fields.Boolean(load_default=True)
     lines = fields.List(fields.Nested(PricedLine), required=True)
     items_total_fen = fields.Integer(required=True, strict=True)
     delivery_fee_fen = fields.Integer(required=True, strict=True)

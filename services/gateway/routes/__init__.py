@@ -5,16 +5,19 @@ from services.gateway.routes import (
     catalog,
     circle,
     dispatch,
+    feedback,
     market,
     my_shops,
     notices,
     notifications,
     orders,
+    payments,
     quotes,
     system,
 )
 
 ROUTES = [
     system.blp, auth.blp, catalog.blp, circle.blp, orders.blp, dispatch.blp,
-    notifications.blp, notices.blp, quotes.blp, my_shops.blp, market.blp,
+    notifications.blp, notices.blp, quotes.blp, my_shops.blp, market.blp, payments.blp,
+    feedback.blp,
 ]
