@@ -33,7 +33,9 @@ from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
 
 # Told to every catalog replica when a merchant is added, edited or moved (broadcast.py).
-MERCHANT_CHANGED = "merchant_changed"
+# An announcement to the other catalog replicas (services/common/broadcast.py), named apart
+# from the public merchant_changed event: it carries cells, not an event envelope.
+MERCHANT_CHANGED = "merchant_cells_changed"
 
 
 class CatalogStoreProvider(StoreProvider):

@@ -44,6 +44,11 @@ SCOPES: dict[str, dict[str, str]] = {
                                "merchant": DENIED, "technician": DENIED, "planner": DENIED},
     "/api/v1/notices?lat=30.5803&lng=114.2705": {role: PUBLIC for role in ROLES},
     "/api/v1/merchants/{shop}/products": {role: PUBLIC for role in ROLES},
+    # A planner with no community assigned reads no one's feedback (services/notify).
+    "/api/v1/feedback": {"resident": NONE, "planner": NONE, "admin": ROLE_WIDE,
+                         "merchant": DENIED, "technician": DENIED, "dispatcher": DENIED},
+    "/api/v1/me/merchants": {"merchant": NONE, "admin": NONE, "resident": DENIED,
+                             "technician": DENIED, "dispatcher": DENIED, "planner": DENIED},
 }
 
 

@@ -18,7 +18,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.broker import temporary_vhost
 from services.common.config import setting
-from services.common.messaging import DEAD_LETTER_QUEUE_NAME, EventPublisher, event_handler
+from services.common.messaging import DEAD_LETTER_QUEUE_NAME, event_handler
 from services.common.queues import QueueTypeClash
 
 
@@ -111,6 +111,4 @@ def test_consumers_take_the_configured_prefetch(container_factory, service_confi
     assert prefetch["evt-orders-order_placed--quorum_probe.handle"] == "7"
     assert prefetch["rpc-quorum_probe"] == "7"
 
-
-def test_events_are_published_with_broker_confirms():
-    assert EventPublisher().options["use_confirms"] is True
+# Events are published with broker confirms: tests/integration/common/test_publisher.py.

@@ -47,10 +47,11 @@ def one_database_per_service(monkeypatch: Any) -> Iterator[dict]:
                 entry[0].close()
                 del opened[self.key]
 
-    def shared_open(name: str, mongo_url: str = "", data_dir: str = "data") -> Shared:
-        key = (name, mongo_url, os.path.abspath(data_dir))
+    def shared_open(name: str, mongo_url: str = "", data_dir: str = "data",
+                    prefix: str = "") -> Shared:
+        key = (name, mongo_url, os.path.abspath(data_dir), prefix)
         if key not in opened:
-            opened[key] = [real_open(name, mongo_url, data_dir), 0]
+            opened[key] = [real_open(name, mongo_url, data_dir, prefix), 0]
         opened[key][1] += 1
         return Shared(key)
 
