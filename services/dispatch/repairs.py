@@ -91,9 +91,10 @@ def report(store: DispatchStore, publish: Dispatch, who: dict[str, str], idempot
 def move(store: DispatchStore, publish: Dispatch, repair_id: str, action: str,
          acting: dict[str, Any], by: str, now: datetime, *, extra: dict[str, Any] | None = None,
          causation_id: str | None = None, **kw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run a domain transition as one guarded write with its event; retried when only an
-    unrelated field changed meanwhile, a 409 naming the status when someone else moved the
-    repair first. Returns the repair before and after."""
+    """Run a domain transition as one guarded write with its event. When the repair changed
+    meanwhile, the transition is judged again on what it is now: a move still allowed from the
+    new status goes ahead (a resident's cancel that crosses the automatic assignment), one no
+    longer allowed is a 409 naming the status. Returns the repair before and after."""
     for _ in range(MOVE_ATTEMPTS):
         repair = store.repair(repair_id)
         if repair is None:
@@ -108,10 +109,6 @@ def move(store: DispatchStore, publish: Dispatch, repair_id: str, action: str,
         if moved is not None:
             _flush(store, publish, repair_id)
             return repair, moved
-        current = store.repair(repair_id)
-        if current is None or current["status"] != repair["status"]:
-            raise domain.IllegalTransition.of(current["status"] if current else "gone",
-                                              action.replace("_", " "))
     raise Conflict("the repair is changing too fast; retry", code="busy")
 
 
