@@ -26,7 +26,9 @@ from pymongo import ReturnDocument
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 LEASE = "_outbox_lease"
-LEASE_FOR = timedelta(seconds=30)  # far longer than publishing one document's events takes
+# Far longer than publishing one document's events takes (milliseconds; seconds when the
+# broker is slow), short enough that a publisher killed holding it delays the relay little.
+LEASE_FOR = timedelta(seconds=10)
 FLUSH_ROUNDS = 5  # a holder looks again for events written while it published
 
 Dispatch = Callable[[dict[str, Any]], None]
