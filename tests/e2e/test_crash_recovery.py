@@ -49,19 +49,38 @@ def test_an_accepted_order_survives_kill_minus_9_of_the_orders_service(own_syste
 
 
 def test_orders_placed_while_the_catalog_is_dead_are_confirmed_after_it_returns(own_system):
+    """While the catalog is dead the gateway takes orders until the oldest has waited longer
+    than the backlog bound, then refuses new ones with 503 ``overloaded`` (it cannot promise
+    an answer); every order it did accept is confirmed once the catalog is back."""
     api = ApiClient(own_system.base_url)
-    shop = Shop(api, stock=5)
+    shop = Shop(api, stock=50)
     resident = (unique("resident"), "resident")
     own_system.kill("catalog", signal.SIGKILL)
-    order_ids = [place(api, resident, shop.order_body(quantity=1)) for _ in range(3)]
-    assert {status_of(api, resident, oid) for oid in order_ids} == {"pending"}
+    accepted: list[str] = []
+    refusals: list[dict] = []
+
+    def try_one() -> bool:
+        r = api.post("/api/v1/orders", as_=resident, json=shop.order_body(quantity=1),
+                     headers={"Idempotency-Key": str(uuid.uuid4())})
+        if r.status_code == 202:
+            accepted.append(r.json()["id"])
+            return False
+        assert r.status_code == 503, r.text
+        refusals.append(r.json()["error"])
+        return True
+
+    assert wait_for(try_one, timeout=30, interval=0.2,
+                    what="the gateway to shed orders while the catalog is dead")
+    assert accepted, "the first order was accepted (nothing was waiting yet)"
+    assert refusals[0]["code"] == "overloaded"
+    assert {status_of(api, resident, oid) for oid in accepted} == {"pending"}
 
     own_system.start("catalog")
     own_system.wait_ready()
-    for oid in order_ids:
+    for oid in accepted:
         wait_for(lambda oid=oid: status_of(api, resident, oid) == "confirmed",
                  what=f"{oid} confirmed")
-    assert shop.product()["stock"] == 2
+    assert shop.product()["stock"] == 50 - len(accepted)
 
 
 def test_a_second_process_cannot_open_a_running_services_data(own_system):
