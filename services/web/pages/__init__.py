@@ -3,9 +3,21 @@ pages/<role>.py with a ``bp``, list it in ALL_PAGES, give the role a HOME and NA
 
 from __future__ import annotations
 
-from services.web.pages import auth, common, dispatcher, planner, resident, shop, technician
+from services.web.pages import (
+    auth,
+    common,
+    dispatcher,
+    feedback,
+    paying,
+    planner,
+    planner_feedback,
+    resident,
+    shop,
+    technician,
+)
 
-ALL_PAGES = [auth.bp, common.bp, resident.bp, shop.bp, dispatcher.bp, technician.bp, planner.bp]
+ALL_PAGES = [auth.bp, common.bp, resident.bp, shop.bp, dispatcher.bp, technician.bp, planner.bp,
+             paying.bp, feedback.bp, planner_feedback.bp]
 
 # Where each role lands after signing in (roles without pages yet land on the welcome page).
 HOME = {
@@ -20,7 +32,8 @@ HOME = {
 NAV: dict[str, list[tuple[str, str]]] = {
     "resident": [("web.resident.home", "Nearby"), ("web.resident.basket", "Basket"),
                  ("web.resident.orders", "My orders"), ("web.resident.new_repair", "Repairs"),
-                 ("web.resident.notices", "Notices"), ("web.common.settings", "Settings")],
+                 ("web.resident.notices", "Notices"), ("web.feedback.home", "Feedback"),
+                 ("web.common.settings", "Settings")],
     "merchant": [("web.shop.home", "Orders"), ("web.shop.goods", "Goods"),
                  ("web.shop.profile", "Shop"), ("web.common.settings", "Settings")],
     "dispatcher": [("web.dispatch.console", "Board"), ("web.dispatch.roster", "Roster"),
@@ -28,7 +41,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
                    ("web.common.settings", "Settings")],
     "technician": [("web.tech.home", "My jobs"), ("web.common.settings", "Settings")],
     "planner": [("web.plan.coverage", "Coverage"), ("web.plan.notices", "Notices"),
-                ("web.common.settings", "Settings")],
+                ("web.plan_feedback.home", "Feedback"), ("web.common.settings", "Settings")],
 }
 
 

@@ -9,6 +9,12 @@ from flask_babel import gettext as _
 def done_message(code: str | None) -> str | None:
     messages = {
         "saved": _("Saved."),
+        "paid": _("Paid. The shop can see it."),
+        "payment_failed": _("The payment did not go through. You can try again."),
+        "cash_chosen": _("You pay in cash when the order arrives."),
+        "feedback_sent": _("Sent. Your community's planner will answer here and in your inbox."),
+        "answered": _("Your answer is sent. The resident has been told."),
+        "closed": _("Closed. The resident has been told."),
         "added": _("Added to your basket."),
         "cancelled": _("The order is cancelled."),
         "reported": _("Your repair is reported. A technician will be sent."),
