@@ -11,9 +11,16 @@ from typing import Any
 
 from amqp.exceptions import AMQPError
 from kombu.exceptions import KombuError
+from nameko.amqp.publish import Publisher
+from nameko.constants import DEFAULT_TRANSPORT_OPTIONS
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
-from nameko.rpc import ServiceProxy
-from nameko.standalone.rpc import ClusterProxy, StandaloneProxyBase
+from nameko.rpc import MethodProxy, ServiceProxy
+from nameko.standalone.rpc import (
+    ClusterProxy,
+    PollingQueueConsumer,
+    SingleThreadedReplyListener,
+    StandaloneProxyBase,
+)
 
 from services.common.errors import AppError
 from services.common.logs import get_logger
@@ -30,6 +37,41 @@ TRANSPORT_ERRORS = (OSError, socket.timeout, ConnectionError, AMQPError, KombuEr
 PUBLISH_OPTIONS = {"delivery_mode": 1}
 
 
+# While the broker is down a call fails at once (503) instead of sleeping in kombu's reconnect
+# loops (nameko's defaults: 2, 3 or 5 s; docs/reliability.md). One immediate reconnect is kept,
+# so a pooled connection the broker dropped before it came back is renewed within the call.
+RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
+
+
+class _FailFastPublisher(Publisher):
+    # Renewing a pooled connection (kombu's default_channel): one try, no sleep.
+    transport_options = {**DEFAULT_TRANSPORT_OPTIONS, "max_retries": 0}
+    retry_policy = RETRY_POLICY
+
+
+class _FailFastMethodProxy(MethodProxy):
+    publisher_cls = _FailFastPublisher
+
+
+class _FailFastServiceProxy(ServiceProxy):
+    def __getattr__(self, name: str) -> Any:
+        return _FailFastMethodProxy(self.worker_ctx, self.service_name, name,
+                                    self.reply_listener, **self.options)
+
+
+class _FailFastConsumer(PollingQueueConsumer):
+    def _setup_consumer(self) -> None:
+        # kombu's implicit connect (Connection.channel) retries once after a 2 s sleep.
+        self.connection.ensure_connection(max_retries=0)
+        super()._setup_consumer()
+
+
+class _FailFastReplyListener(SingleThreadedReplyListener):
+    def __init__(self, timeout: float | None = None):
+        super().__init__(timeout=timeout)
+        self.queue_consumer = _FailFastConsumer(timeout=timeout)
+
+
 class _ClusterProxyWithOptions(ClusterProxy):
     def __init__(self, worker_ctx: Any, reply_listener: Any, options: dict[str, Any]):
         super().__init__(worker_ctx, reply_listener)
@@ -39,17 +81,17 @@ class _ClusterProxyWithOptions(ClusterProxy):
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in self._proxies:
-            self._proxies[name] = ServiceProxy(self._worker_ctx, name, self._reply_listener,
-                                               **self._options)
+            self._proxies[name] = _FailFastServiceProxy(self._worker_ctx, name,
+                                                        self._reply_listener, **self._options)
         return self._proxies[name]
 
 
 class _ClusterRpcProxyWithOptions(StandaloneProxyBase):
     """nameko's ClusterRpcProxy, passing publisher options to every call (nameko's own
-    standalone cluster proxy does not)."""
+    standalone cluster proxy does not), failing fast while the broker is unreachable."""
 
     def __init__(self, config: dict, timeout: float, options: dict[str, Any]):
-        super().__init__(config, timeout=timeout)
+        super().__init__(config, timeout=timeout, reply_listener_cls=_FailFastReplyListener)
         self._proxy = _ClusterProxyWithOptions(self._worker_ctx, self._reply_listener, options)
 
 

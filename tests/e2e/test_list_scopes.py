@@ -4,8 +4,9 @@ login without a technician profile once listed every unassigned repair in the ci
 ids, addresses, exact locations), because its scope was a query on a missing technician.
 
 The world holds what a leak would show: an unassigned and an assigned repair, an order whose
-shop owner is unknown (rejected: no such shop) and a confirmed one, notifications, a webhook
-and a notice. Each person below is new: no technician profile, no shop, no inbox of their own.
+shop owner is unknown (rejected: no such shop) and a confirmed one, notifications, a shop and
+its webhook, feedback (about the shop and about anything) and a notice. Each person below is
+new: no technician profile, no shop, no community, no inbox of their own.
 """
 
 from __future__ import annotations
@@ -87,7 +88,23 @@ def world(api):
              what="a notification")
     r = api.post("/api/v1/me/webhooks", as_=shop.owner,
                  json={"url": "https://example.com/hook"})
-    assert r.status_code in (201, 422), r.text  # its address rules are not this test's matter
+    assert r.status_code == 201, r.text  # the webhook a leak of anyone's webhooks would show
+    # Feedback from the reporter's community: what a planner without one, or another
+    # resident, would see if the feedback scope leaked.
+    r = api.request("PUT", "/api/v1/me/notification-preferences", as_=reporter,
+                    json={"home": {"location": place, "community": unique("民意街社区")}})
+    assert r.status_code == 200, r.text
+    feedback = []
+    for about in ({"subject_type": "shop", "subject_id": shop.merchant["id"]},
+                  {"subject_type": "other"}):
+        r = api.post("/api/v1/feedback", as_=reporter, json={**about, "text": "路灯坏了一周了"})
+        assert r.status_code == 201, r.text
+        feedback.append(r.json()["id"])
+    # What an unscoped list would show is really there: each owner's own list holds it.
+    assert api.get("/api/v1/feedback", as_=reporter).json()["total"] == len(feedback)
+    assert [m["id"] for m in api.get("/api/v1/me/merchants", as_=shop.owner).json()["items"]
+            ] == [shop.merchant["id"]]
+    assert api.get("/api/v1/me/webhooks", as_=shop.owner).json()["items"]
     planner = (unique("planner"), "planner")
     r = api.post("/api/v1/notices", as_=planner, headers={
         "Idempotency-Key": uuid.uuid4().hex}, json={
@@ -95,7 +112,9 @@ def world(api):
         "audience": {"near": {"location": place, "walk_minutes": 15}}})
     assert r.status_code in (200, 201, 202), r.text
     nobody = {role: (unique(f"nobody-{role}"), role) for role in ROLES}
-    return {"nobody": nobody, "shop": shop.merchant["id"], "reporter": reporter}
+    return {"nobody": nobody, "shop": shop.merchant["id"], "reporter": reporter,
+            # What a role that sees the whole list must find in it: other people's.
+            "role_wide": {"/api/v1/feedback": set(feedback)}}
 
 
 CASES = [(path, role, expected) for path, by_role in SCOPES.items()
@@ -119,6 +138,8 @@ def test_a_person_without_a_profile_or_shop_lists_nothing_of_anyone_elses(
     elif expected == PUBLIC:
         # The same for everyone, whoever asks (what the world's reporter sees, too).
         assert body == api.get(path, as_=world["reporter"]).json()
+    elif path in world["role_wide"]:  # the world's documents of other people are listed
+        assert world["role_wide"][path] <= {item["id"] for item in body["items"]}
     elif path.startswith(("/api/v1/repairs", "/api/v1/orders", "/api/v1/technicians")):
         assert body["total"] >= 1  # the whole list really is there for this role
 
