@@ -38,6 +38,13 @@ def managed_market(store: CatalogStore, who: dict[str, str], market_id: str) -> 
     return doc
 
 
+def my_markets(store: CatalogStore, who: dict[str, str]) -> list[dict[str, Any]]:
+    """The markets a manager opened, oldest first; anyone else manages none."""
+    if who["role"] != "market_manager":
+        return []
+    return [market_records.public_market(doc) for doc in store.markets_of(who["sub"])]
+
+
 def join_market(store: CatalogStore, who: dict[str, str], market_id: str,
                 body: dict[str, Any]) -> dict[str, Any]:
     """The stall's owner puts the stall in a market (a stall is in at most one)."""

@@ -433,6 +433,10 @@ class MarketSchema(Strict):
     created_at = fields.String(required=True)
 
 
+class MarketListSchema(Strict):
+    items = fields.List(fields.Nested(MarketSchema), required=True)
+
+
 class StallJoinSchema(Strict):
     merchant_id = Id(required=True)
 

@@ -168,6 +168,11 @@ class CatalogService(ServiceBase):
             markets.managed_market(self.store, actor_of(actor), market_id))
 
     @rpc
+    def my_markets(self, actor: dict) -> dict:
+        """The markets this manager opened (the web app's market pages start here)."""
+        return {"items": markets.my_markets(self.store, actor_of(actor))}
+
+    @rpc
     def join_market(self, actor: dict, market_id: str, stall: dict) -> dict:
         return markets.join_market(self.store, actor_of(actor), market_id, stall)
 

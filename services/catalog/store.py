@@ -272,6 +272,7 @@ class CatalogStore:
 
     def _ensure_market_indexes(self) -> None:
         self.markets.create_index("stall_ids")
+        self.markets.create_index("manager_id")
         self.devices.create_index("token_hash", unique=True)
         self.batches.create_index([("product_id", 1), ("code", 1)], unique=True)
         self.weighings.create_index("receipt_code", unique=True)
@@ -285,6 +286,10 @@ class CatalogStore:
 
     def get_market(self, market_id: str) -> dict[str, Any] | None:
         return self.markets.find_one({"_id": market_id})
+
+    def markets_of(self, manager_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        return list(self.markets.find({"manager_id": manager_id}).sort("created_at", 1)
+                    .limit(limit))
 
     def market_of_stall(self, merchant_id: str) -> dict[str, Any] | None:
         return self.markets.find_one({"stall_ids": merchant_id})

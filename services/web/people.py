@@ -15,6 +15,7 @@ DEMO_PEOPLE: list[dict[str, str]] = [
     {"sub": "dispatcher-jianghan", "role": "dispatcher", "name": "江汉区调度台"},
     *({"sub": t["sub"], "role": "technician", "name": t["name"]} for t in demo.TECHNICIANS),
     {"sub": "planner-jianghan", "role": "planner", "name": "江汉区规划员"},
+    {"sub": demo.MARKET_MANAGER, "role": "market_manager", "name": "民意菜场管理员"},
 ]
 
 SUB = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")  # as POST /api/v1/auth/dev-token accepts

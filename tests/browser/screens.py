@@ -77,6 +77,12 @@ def shoot(base_url: str, ids: dict, story: dict, out: Path) -> list[Path]:
         ("resident-li", PHONE, "/r/notices", "resident-notices"),
         ("resident-li", PHONE, "/settings", "resident-settings"),
         ("resident-zhang", PHONE, f"/r/orders/{story['order']}", "resident-not-found"),
+        # issue 15: the market's receipt (public), recycling, the market manager
+        (None, PHONE, f"/receipt/{ids['market']['receipt']}", "receipt"),
+        ("resident-zhang", PHONE, "/r/recycling", "resident-recycling"),
+        ("merchant-recycle", DESKTOP, "/shop/recycling", "recycling-point"),
+        ("manager-minyi", DESKTOP, "/m/", "market-stalls"),
+        ("manager-minyi", DESKTOP, "/m/mismatches", "market-mismatches"),
         ("merchant-canteen", DESKTOP, f"/shop/?m={canteen}", "shop-orders"),
         ("merchant-canteen", DESKTOP, "/shop/goods", "shop-goods"),
         ("merchant-canteen", DESKTOP, f"/shop/goods/{ids['products']['两荤一素套餐']}",

@@ -366,6 +366,8 @@ def market_cases() -> list[Case]:
         Case("POST", "/api/v1/markets", {"market_manager", *managers},
              only("market_manager", *managers), body={}),
         Case("GET", "/api/v1/markets/{market}", set(managers), only(*managers)),
+        Case("GET", "/api/v1/me/markets", {"market_manager", *managers},
+             only("market_manager", *managers), ok_status={200}),
         Case("POST", "/api/v1/markets/{market}/stalls", {"owner", "admin"},
              only("owner", "admin"), body={"merchant_id": "{stall}"}),
         Case("GET", "/api/v1/markets/{market}/weighings?day=2026-12-01", set(managers),

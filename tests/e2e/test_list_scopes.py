@@ -18,7 +18,8 @@ import pytest
 from tests.e2e.conftest import HOME, Shop, awake
 from tests.helpers import assert_error_shape, unique, wait_for
 
-ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "admin")
+ROLES = ("resident", "merchant", "technician", "dispatcher", "planner", "market_manager",
+         "admin")
 NONE, DENIED, ROLE_WIDE, PUBLIC = "nothing", "403", "the role's whole list", "public"
 
 # path -> what each role without a profile or shop gets
@@ -50,6 +51,9 @@ SCOPES: dict[str, dict[str, str]] = {
                          "merchant": DENIED, "technician": DENIED, "dispatcher": DENIED},
     "/api/v1/me/merchants": {"merchant": NONE, "admin": NONE, "resident": DENIED,
                              "technician": DENIED, "dispatcher": DENIED, "planner": DENIED},
+    "/api/v1/me/markets": {"market_manager": NONE, "admin": NONE, "resident": DENIED,
+                           "merchant": DENIED, "technician": DENIED, "dispatcher": DENIED,
+                           "planner": DENIED},
 }
 
 

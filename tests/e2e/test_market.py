@@ -68,7 +68,7 @@ def test_a_weighing_gets_a_receipt_anyone_with_the_code_can_read(api, market):
     r = market.weigh()
     assert r.status_code == 201, r.text
     code = r.json()["code"]
-    assert r.json()["url"].endswith(f"/api/v1/receipts/{code}")
+    assert r.json()["url"].endswith(f"/receipt/{code}")  # the QR opens the public page
     receipt = api.get(f"/api/v1/receipts/{code}")  # no token: the slip's QR is public
     assert receipt.status_code == 200, receipt.text
     body = receipt.json()
@@ -134,6 +134,15 @@ def test_mismatches_are_recorded_as_weighed_and_shown_to_the_manager(api, market
                        "flagged": 0}]
     other = awake(api, (unique("manager"), "market_manager"))
     assert_error_shape(api.get(f"{url}/mismatches?day={day}", as_=other), 403)
+
+
+def test_a_manager_lists_the_markets_they_opened_and_no_one_elses(api, market):
+    mine = api.get("/api/v1/me/markets", as_=market.manager)
+    assert mine.status_code == 200, mine.text
+    assert [m["id"] for m in mine.json()["items"]] == [market.market["id"]]
+    assert mine.json()["items"][0]["stall_ids"] == [market.stall["id"]]
+    other = (unique("manager"), "market_manager")
+    assert api.get("/api/v1/me/markets", as_=other).json()["items"] == []
 
 
 def test_a_flagged_receipt_reaches_the_manager_once(api, market, resident):

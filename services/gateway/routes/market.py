@@ -34,6 +34,15 @@ def open_market(body):
     return rpc("open_market", actor=actor(), market=body)
 
 
+@blp.route("/me/markets")
+@requires("market_manager")
+@blp.doc(security=BEARER)
+@blp.response(200, schemas.MarketListSchema)
+def my_markets():
+    """The markets you manage, oldest first."""
+    return rpc("my_markets", actor=actor())
+
+
 @blp.route("/markets/<id:market_id>")
 @requires("market_manager")
 @blp.doc(security=BEARER)
@@ -117,7 +126,8 @@ def post_weighing(_body):
     ``sequence`` returns the first receipt; nothing is sold twice."""
     # The raw JSON travels (the catalog validates it again); the loaded form has datetimes.
     answer = rpc("record_weighing", device_token=device_token(), weighing=request.get_json())
-    return {**answer, "url": f"{request.url_root}api/v1/receipts/{answer['code']}"}
+    # The QR opens the receipt's public page (the web app); the JSON is at /api/v1/receipts/.
+    return {**answer, "url": f"{request.url_root}receipt/{answer['code']}"}
 
 
 @blp.route("/receipts/<receipt:code>")
