@@ -1,15 +1,19 @@
 """Cost of one reservation as open orders pile up on one product, on the embedded store.
 
     .venv/bin/python -m bench.reservations [--open 0 1000 10000] [--n 300] [--before REF]
+    .venv/bin/python -m bench.reservations --lease-ratio [--open 0 1000] [--n 300]
 
 For each number of open orders on one product: sets that many open (reserved, not yet
 delivered) orders up, then times ``reservations.reserve_for_order`` for ``--n`` new orders on
-the same product (directly on the store, no broker; the levels take turns so that noise from
+the same product, each under its order's lease as the service runs it when the tree has one
+(services/common/leases.py: taken and handed back, two store writes), directly on the store,
+no broker; the levels take turns so that noise from
 the rest of the machine hits them alike) and prints p50/p99 and the ratio to the cost with no
 open orders. ("0" grows to ``--n`` open orders during its own measure.)
 With ``--before REF`` the same measure also runs on that git commit
 (extracted to a temporary directory, run in a child process) and the ratios after/before are
-printed, from the same run.
+printed, from the same run. With ``--lease-ratio`` each level is timed with and without the
+order's lease, taking turns in one process, and the ratio printed.
 """
 
 from __future__ import annotations
@@ -49,9 +53,11 @@ def open_orders(store, product: dict, count: int) -> None:
                                "created_at": NOW} for i in ids])
 
 
-def measure(levels: list[int], n: int, round_size: int = 10) -> list[dict]:
-    """Reservation timings per level. The levels take turns, ``round_size`` reservations at
-    a time, so a burst of load from elsewhere on the machine hits every level alike."""
+def measure(levels: list[int], n: int, round_size: int = 10,
+            leased: tuple[bool, ...] = (True,)) -> list[dict]:
+    """Reservation timings per level (and per ``leased``: under the order's lease or not,
+    when the tree has leases). The levels take turns, ``round_size`` reservations at a time,
+    so a burst of load from elsewhere on the machine hits every level alike."""
     import contextlib
 
     from bench.stats import percentile
@@ -61,10 +67,15 @@ def measure(levels: list[int], n: int, round_size: int = 10) -> list[dict]:
     from services.common.geo import TravelModel
     from services.common.store import open_database
 
+    try:
+        from services.common.leases import Leases
+    except ImportError:  # a tree from before the per-order lease
+        Leases = None  # noqa: N806
+
     model = TravelModel()
     with contextlib.ExitStack() as stack:
         setups = []
-        for level in levels:
+        for level, lease in ((lv, ls) for lv in levels for ls in leased):
             tmp = stack.enter_context(tempfile.TemporaryDirectory())
             database = open_database("catalog", "", tmp)
             stack.callback(database.close)
@@ -84,19 +95,29 @@ def measure(levels: list[int], n: int, round_size: int = 10) -> list[dict]:
                 merchant["_id"], "items": [{"product_id": product["_id"], "quantity": 1}],
                 "delivery": HOME}, source="orders", correlation_id=f"ord_new{k:08d}")
                 for k in range(n + 20)]
+            if Leases is None or not lease:
+                def handle(event, store=store):
+                    reservations.reserve_for_order(store, event, model, NOW)
+            else:
+                leases = Leases(store.leases, "bench", 5.0, 1.0)
+
+                def handle(event, store=store, leases=leases):
+                    with leases.hold(f"order:{event['data']['order_id']}"):
+                        reservations.reserve_for_order(store, event, model, NOW)
             for event in events[:20]:  # warm-up: caches and the engine's indexes
-                reservations.reserve_for_order(store, event, model, NOW)
-            setups.append((level, store, product, events[20:], []))
+                handle(event)
+            setups.append((level, lease and Leases is not None, handle, store, product,
+                           events[20:], []))
         for start in range(0, n, round_size):
-            for _level, store, _product, events, timings in setups:
+            for _level, _lease, handle, _store, _product, events, timings in setups:
                 for event in events[start:start + round_size]:
                     started = time.perf_counter()
-                    reservations.reserve_for_order(store, event, model, NOW)
+                    handle(event)
                     timings.append(time.perf_counter() - started)
         rows = []
-        for level, store, product, _events, timings in setups:
+        for level, lease, _handle, store, product, _events, timings in setups:
             size = len(json.dumps(store.get_product(product["_id"]), default=str))
-            rows.append({"open": level, "p50_ms": percentile(timings, 50) * 1000,
+            rows.append({"open": level, "lease": lease, "p50_ms": percentile(timings, 50) * 1000,
                          "p99_ms": percentile(timings, 99) * 1000, "product_bytes": size})
     return rows
 
@@ -132,7 +153,20 @@ def main() -> None:
     parser.add_argument("--open", type=int, nargs="+", default=[0, 1000, 10000])
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--before", default="", help="a git commit to compare with")
+    parser.add_argument("--lease-ratio", action="store_true",
+                        help="also time each level without the order's lease, taking turns")
     args = parser.parse_args()
+    if args.lease_ratio:
+        rows = measure(args.open, args.n, leased=(False, True))
+        bare, held = rows[0::2], rows[1::2]
+        print(f"reserving one piece for each of {args.n} new orders, without / under the "
+              "order's lease (taking turns)")
+        print(f"{'open orders':>12}{'p50 ms':>16}{'p99 ms':>16}{'p50 ×':>8}{'p99 ×':>8}")
+        for b, h in zip(bare, held, strict=True):
+            print(f"{b['open']:>12}{b['p50_ms']:>8.2f}{h['p50_ms']:>8.2f}"
+                  f"{b['p99_ms']:>8.2f}{h['p99_ms']:>8.2f}"
+                  f"{h['p50_ms'] / b['p50_ms']:>8.2f}{h['p99_ms'] / b['p99_ms']:>8.2f}")
+        return
     after = measure(args.open, args.n)
     print(f"reserving one piece for each of {args.n} new orders on one product")
     print_rows("this tree", after)

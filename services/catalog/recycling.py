@@ -54,7 +54,12 @@ def issue_code(store: CatalogStore, who: dict[str, str], now: datetime,
 
 def record_drop_off(store: CatalogStore, device: dict[str, Any], posted: dict[str, Any],
                     now: datetime, tz: str) -> tuple[dict[str, Any], bool]:
-    """The drop-off and whether this call recorded it (a retried post returns the first)."""
+    """The drop-off and whether this call recorded it (a retried post returns the first).
+
+    Safe with the same post handled twice at once (a retry racing the first, in two catalog
+    replicas) without a lease: the code is claimed for this drop-off id (a second claim by
+    the same id succeeds), the credit is the drop-off document itself, and its insert under
+    the id is the guard; the loser returns the winner's document."""
     recycling_rules.check_box(device)
     drop_id = market_records.weighing_id(device["_id"], posted["sequence"])
     existing = store.get_drop_off(drop_id)

@@ -11,9 +11,10 @@ only once the ledger has recorded the change:
 On a redelivery (a crash between any two writes) a line is applied iff the ledger has not
 recorded it and its mark is absent; an applied line the ledger never recorded is undone by
 its mark (``untake``), atomically. Releasing and selling work the same way with their own
-marks. One order's events are handled one at a time in a process (the service holds a lock
-per order), so no two workers interleave on one order. The crash points are listed in
-docs/architecture.md ("Reservations").
+marks. One order's events are handled one at a time by one worker of one replica (the service
+holds a lease per order: services/common/leases.py), so no two workers interleave on one
+order; the marks alone do not make that safe (two workers would each give back by the same
+mark). The crash points are listed in docs/architecture.md ("Reservations").
 """
 
 from __future__ import annotations

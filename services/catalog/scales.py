@@ -8,7 +8,10 @@ saga's reservations, using the same in-flight marks (reservations.py):
     sell_now (stock -= g, sold += g, +mark) -> weighing recorded -> settle (-mark)
 
 A crash between the sale and the record leaves the mark; the scale's retry (same sequence)
-finds it and records the weighing without selling twice. Stock never goes below zero: when
+finds it and records the weighing without selling twice. Two attempts of one post at once
+(a retry racing the first, in two replicas) would share that mark, and one could give back
+the other's recorded sale, so the service runs each post under a lease on its weighing id
+(services/common/leases.py). Stock never goes below zero: when
 the shelf has less than was weighed, nothing is taken and the weighing carries a
 ``stock_short`` mismatch for the manager — the goods are gone from the counter either way.
 """

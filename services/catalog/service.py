@@ -24,10 +24,10 @@ from services.catalog import (
 from services.catalog.store import CatalogStore
 from services.common.broadcast import Announcer, broadcast_handler
 from services.common.config import setting
-from services.common.errors import InvalidInput, load_or_raise
+from services.common.errors import Conflict, InvalidInput, load_or_raise
 from services.common.events import load_event
 from services.common.geo import TravelModel
-from services.common.keyed_locks import KeyedLocksProvider
+from services.common.leases import LeaseBusy, LeasesProvider
 from services.common.messaging import event_handler
 from services.common.service_base import ServiceBase, actor_of
 from services.common.store import StoreProvider
@@ -49,9 +49,9 @@ class CatalogStoreProvider(StoreProvider):
 class CatalogService(ServiceBase):
     name = "catalog"
     store = CatalogStoreProvider(CatalogStore, "catalog")
-    # One order's events are handled one at a time (reservations.py relies on it); so is one
-    # device post (a weighing or drop-off id: scales.py, recycling.py).
-    order_locks = KeyedLocksProvider()
+    # One order's events are handled by one worker of one replica at a time (reservations.py
+    # relies on it); so is one scale's post (scales.py). Drop-offs need none: recycling.py.
+    leases = LeasesProvider("CATALOG_LEASE_SECONDS", "CATALOG_LEASE_WAIT_SECONDS")
 
     def _walk_model(self) -> TravelModel:
         return TravelModel(setting(self.config, "WALK_SPEED_M_PER_MIN"),
@@ -197,9 +197,15 @@ class CatalogService(ServiceBase):
         device = markets.device_for_token(self.store, device_token)
         posted = load_or_raise(schemas.WeighingCreateSchema(), weighing)
         wid = market_records.weighing_id(device["_id"], posted["sequence"])
-        with self.order_locks.hold(wid):
-            doc, _created = scales.record_weighing(self.store, device, posted,
-                                                   self.clock.now(), self._tz())
+        try:
+            with self.leases.hold(f"weighing:{wid}"):
+                doc, _created = scales.record_weighing(self.store, device, posted,
+                                                       self.clock.now(), self._tz())
+        except LeaseBusy:
+            # The same post is being recorded by another request (the scale's own retry
+            # racing the first): the scale posts again and gets the receipt.
+            raise Conflict("this weighing is being recorded; post it again shortly",
+                           code="in_progress") from None
         return market_records.public_receipt(doc)
 
     @rpc
@@ -250,10 +256,8 @@ class CatalogService(ServiceBase):
         sequence returns the first drop-off; the resident is credited once."""
         device = markets.device_for_token(self.store, device_token)
         posted = load_or_raise(schemas.DropOffCreateSchema(), drop_off)
-        drop_id = market_records.weighing_id(device["_id"], posted["sequence"])
-        with self.order_locks.hold(drop_id):
-            doc, _created = recycling.record_drop_off(self.store, device, posted,
-                                                      self.clock.now(), self._tz())
+        doc, _created = recycling.record_drop_off(self.store, device, posted,
+                                                  self.clock.now(), self._tz())
         return market_records.public_drop_off(doc)
 
     @rpc
@@ -271,7 +275,7 @@ class CatalogService(ServiceBase):
     @event_handler("orders", "order_placed")
     def on_order_placed(self, payload: dict) -> None:
         event = load_event(payload, "order_placed")
-        with self.order_locks.hold(event["data"]["order_id"]):
+        with self.leases.hold(f"order:{event['data']['order_id']}"):
             decided = reservations.reserve_for_order(self.store, event, self._walk_model(),
                                                      self.clock.now())
         if decided is not None:
@@ -291,5 +295,5 @@ class CatalogService(ServiceBase):
 
     def _close(self, event: dict,
                close: Callable[[CatalogStore, dict, datetime], int]) -> None:
-        with self.order_locks.hold(event["data"]["order_id"]):
+        with self.leases.hold(f"order:{event['data']['order_id']}"):
             close(self.store, event, self.clock.now())

@@ -29,6 +29,10 @@ class CatalogStore:
         self.products = db["products"]
         # _id = order id: what the catalog decided and holds for each order.
         self.ledger = db["reservations"]
+        # _id = "order:<id>" or "weighing:<id>": which replica is handling it now
+        # (services/common/leases.py). Apart from the ledger, whose entries' existence and
+        # status carry the reservation protocol's meaning (a tombstone, "reserving").
+        self.leases = db["leases"]
         # The wet market (docs/market.md): markets, stall devices, goods batches, weighings
         # (each one a sale with its receipt) and residents' flags on receipts.
         self.markets = db["markets"]

@@ -52,6 +52,12 @@ DEFAULTS: dict[str, Any] = {
     # Recycling drop-off codes (docs/market.md): how long the code a resident's app shows
     # stays good for a box to post against it.
     "RECYCLING_CODE_TTL_SECONDS": 600,
+    # Catalog: one worker per order (or scale post) across replicas, by a lease in the store
+    # (services/common/leases.py). A killed holder's lease lapses after this long (a live
+    # holder renews it); a handler that finds it held waits this long, then its event comes
+    # back later.
+    "CATALOG_LEASE_SECONDS": 5.0,
+    "CATALOG_LEASE_WAIT_SECONDS": 1.0,
     # Events
     "OUTBOX_RELAY_SECONDS": 2.0,
     "OUTBOX_GRACE_SECONDS": 3.0,

@@ -1,9 +1,9 @@
 """One worker at a time per key (an order id) inside a process.
 
-Handlers of one order's events (placed, cancelled, delivered) each make several writes; run
-one after the other, no handler ever sees another's half-done work in this process. Locks
-exist only while someone holds or waits for them, so memory follows concurrency, not
-traffic. Under nameko (eventlet monkey-patched) ``threading.Lock`` is a green lock.
+The in-process half of services/common/leases.py: a replica's workers on one key queue here,
+then take the lease that keeps other replicas out. Locks exist only while someone holds or
+waits for them, so memory follows concurrency, not traffic. Under nameko (eventlet
+monkey-patched) ``threading.Lock`` is a green lock.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-
-from nameko.extensions import DependencyProvider
 
 
 class KeyedLocks:
@@ -37,13 +35,3 @@ class KeyedLocks:
 
     def __len__(self) -> int:
         return len(self._locks)
-
-
-class KeyedLocksProvider(DependencyProvider):
-    """Gives every worker of a service the same ``KeyedLocks``."""
-
-    def setup(self) -> None:
-        self.locks = KeyedLocks()
-
-    def get_dependency(self, worker_ctx: Any) -> KeyedLocks:
-        return self.locks

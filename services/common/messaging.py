@@ -8,7 +8,10 @@ Consuming: nameko acks a message whose handler raised, which would silently drop
 - acks on success;
 - on a contract violation (``InvalidEvent``) sends the message straight to the dead letters;
 - on any other error re-queues it through a per-queue retry queue with exponential back-off,
-  up to EVENT_MAX_ATTEMPTS tries, then sends it to the dead letters with the reason.
+  up to EVENT_MAX_ATTEMPTS tries, then sends it to the dead letters with the reason;
+- on ``Deferred`` (the handler could not start yet: another replica is handling the same
+  order) re-queues it the same way, counted apart (MAX_DEFERRALS), so waiting for another
+  replica never uses up the tries meant for failures.
 The original is acked only once the retry or dead letter has been confirmed by the broker.
 """
 
@@ -36,9 +39,19 @@ from services.common.publisher import BatchPublisher
 from services.common.times import iso
 
 ATTEMPTS_HEADER = "x-lifecircle-attempts"
+DEFERRALS_HEADER = "x-lifecircle-deferrals"
+# Deferral delays follow the retry back-off (0.5 s, 1 s, … capped at a minute): ten of them
+# wait about four minutes, far past any lease a live replica would not renew; then a dead
+# letter, so a stuck holder cannot make a message circle for ever.
+MAX_DEFERRALS = 10
 DEAD_LETTER_EXCHANGE = Exchange("lifecircle.dead-letters", type="fanout", durable=True)
 DEAD_LETTER_QUEUE_NAME = "lifecircle.dead-letters"
 MAX_RETRY_DELAY_MS = 60_000
+
+
+class Deferred(Exception):  # noqa: N818 (a signal, not a failure)
+    """Raised by a handler that cannot start yet (services/common/leases.py): the message is
+    handled again later, without counting as a failed attempt."""
 
 
 def dead_letter_queue(config: dict | None) -> Queue:
@@ -104,6 +117,12 @@ class EventPublisher(DependencyProvider):
 
 
 class ReliableEventHandler(EventHandler):
+    def __init__(self, *args: Any, expected_exceptions: Any = (), **kwargs: Any) -> None:
+        # A deferral is expected: nameko logs it as a warning, not as a worker error.
+        if not isinstance(expected_exceptions, tuple):
+            expected_exceptions = (expected_exceptions,)
+        super().__init__(*args, expected_exceptions=(*expected_exceptions, Deferred), **kwargs)
+
     def setup(self) -> None:
         super().setup()
         config = self.container.config
@@ -129,20 +148,26 @@ class ReliableEventHandler(EventHandler):
             return
         error = exc_info[1]
         headers = dict(message.headers or {})
-        attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
-        headers[ATTEMPTS_HEADER] = attempts
+        attempts = int(headers.get(ATTEMPTS_HEADER, 0))
+        deferred = isinstance(error, Deferred)
+        if deferred:
+            tries = headers[DEFERRALS_HEADER] = int(headers.get(DEFERRALS_HEADER, 0)) + 1
+            give_up = tries > MAX_DEFERRALS
+        else:
+            tries = headers[ATTEMPTS_HEADER] = attempts = attempts + 1
+            give_up = isinstance(error, InvalidEvent) or attempts >= self.max_attempts
         try:
-            if isinstance(error, InvalidEvent) or attempts >= self.max_attempts:
+            if give_up:
                 self._dead_letter(message, headers, error, attempts)
                 outcome = "dead_lettered"
             else:
-                outcome = "retried"
+                outcome = "deferred" if deferred else "retried"
                 self.publisher.publish(
                     message.payload,
                     exchange=None,
                     routing_key=self.retry_queue.name,
                     headers=headers,
-                    expiration=retry_delay_ms(attempts, self.retry_base_ms) / 1000,
+                    expiration=retry_delay_ms(tries, self.retry_base_ms) / 1000,
                     declare=[self.retry_queue],
                 )
         except Exception:

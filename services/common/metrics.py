@@ -36,7 +36,7 @@ LATENCY = Histogram("lifecircle_entrypoint_seconds", "Entrypoint duration",
                     ["service", "entrypoint"],
                     buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
 EVENTS = Counter("lifecircle_events_total",
-                 "Events consumed, by outcome: handled, retried, dead_lettered",
+                 "Events consumed, by outcome: handled, retried, deferred, dead_lettered",
                  ["service", "event_type", "outcome"])
 
 # Expected refusals (a 4xx at the gateway) are outcomes, not errors of the service.

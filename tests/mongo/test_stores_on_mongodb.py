@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.catalog.store import CatalogStore
 from services.common import outbox
+from services.common.leases import Leases
 from services.dispatch.store import DispatchStore
 from services.notify.store import NotifyStore
 from services.orders.store import OrdersStore
@@ -78,3 +79,28 @@ def test_the_outbox_relay_finds_what_a_crash_left_and_publishes_it_once(open_sto
     assert outbox.relay(orders.outbox_collections(), published.append, datetime.now(UTC)) == 1
     assert outbox.relay(orders.outbox_collections(), published.append, datetime.now(UTC)) == 0
     assert [e["id"] for e in published] == ["evt_1"]
+
+
+def test_of_many_replicas_taking_one_orders_lease_at_once_one_gets_it(open_store):
+    catalog = open_store(CatalogStore, "catalog")
+    replicas = [Leases(catalog.leases, f"replica-{n}", 5.0, 0.0) for n in range(8)]
+    got = []
+
+    def take(leases):
+        if leases.take("order:1"):
+            got.append(leases.holder)
+
+    threads = [threading.Thread(target=take, args=(r,)) for r in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == 1
+    assert catalog.leases.find_one({"_id": "order:1"})["holder"] == got[0]
+    # A lapsed lease goes to the next taker; the old holder's release leaves it alone.
+    catalog.leases.update_one({"_id": "order:1"},
+                              {"$set": {"until": datetime.now(UTC) - timedelta(seconds=1)}})
+    other = next(r for r in replicas if r.holder != got[0])
+    assert other.take("order:1")
+    replicas[int(got[0].rsplit("-", 1)[1])].release("order:1")
+    assert catalog.leases.find_one({"_id": "order:1"})["holder"] == other.holder

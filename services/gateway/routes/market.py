@@ -123,7 +123,8 @@ def add_batch(body, product_id):
 @blp.response(201, schemas.WeighingReceiptSchema)
 def post_weighing(_body):
     """A scale posts a weighing (device token, not a person). A retry with the same
-    ``sequence`` returns the first receipt; nothing is sold twice."""
+    ``sequence`` returns the first receipt; nothing is sold twice. A retry that arrives while
+    the first is still being recorded is 409 ``in_progress``: post it again shortly."""
     # The raw JSON travels (the catalog validates it again); the loaded form has datetimes.
     answer = rpc("record_weighing", device_token=device_token(), weighing=request.get_json())
     # The QR opens the receipt's public page (the web app); the JSON is at /api/v1/receipts/.
