@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from services.common import windows
+from services.common import paging, windows
 
 
 class Feedback:
@@ -18,6 +18,7 @@ class Feedback:
         self.collection.create_index("resident_id")
         self.collection.create_index("community")
         self.collection.create_index("subject.id")
+        self.collection.create_index("status")  # the open queue: a bounded set
         for bucket in windows.bucket_fields("created"):
             self.collection.create_index(bucket)
         for doc in list(self.collection.find({"created_hour": {"$exists": False}},
@@ -35,13 +36,16 @@ class Feedback:
     def page(self, query: dict[str, Any], skip: int, limit: int, now: datetime
              ) -> tuple[list[dict], int, bool]:
         """Newest first: (the page, the total, whether it is capped). A resident's own by
-        ``resident_id`` (few); a planner's communities and the admin's everything through
+        ``resident_id`` (few); the open queue by status; the rest through
         windows of creation time (services/common/windows.py), a planner's last window all
         of their communities' feedback."""
         if "resident_id" in query:
             rest = {k: v for k, v in query.items() if k != "resident_id"}
             return windows.by_few(self.collection, {"resident_id": query["resident_id"]},
                                   rest, "created_at", skip, limit)
+        if query.get("status") == "open":  # waiting for a planner: few, read by status
+            return paging.read_capped(self.collection.find(query).sort("created_at", -1),
+                                      skip, limit)
         return windows.newest_page(self.collection, query, "created", "created_at", skip,
                                    limit, now, owner_wide="community" in query)
 

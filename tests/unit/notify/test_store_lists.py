@@ -79,3 +79,7 @@ def test_feedback_lists_a_residents_own_and_a_communitys_newest_first(store):
     assert (ids(docs), total, capped) == (["fbk_0", "fbk_1", "fbk_2"], 3, False)
     docs, total, _ = store.feedback.page({"community": {"$in": ["c1"]}}, 0, 20, NOW)
     assert (ids(docs), total) == (["fbk_0", "fbk_2"], 2)
+    store.feedback.collection.update_one({"_id": "fbk_0"}, {"$set": {"status": "closed"}})
+    docs, total, _ = store.feedback.page({"community": {"$in": ["c1"]}, "status": "open"},
+                                         0, 20, NOW)
+    assert (ids(docs), total) == (["fbk_2"], 1)
