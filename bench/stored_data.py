@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.stats import percentile
+from services.common import idempotency
 from services.common.store import open_database
 from services.orders.records import accept_due, created_buckets
 from services.orders.store import OrdersStore
@@ -49,7 +50,8 @@ def order_doc(n: int, status: str, created: datetime, merchant: int, resident: i
         "delivery": {"address": "民意街12号", "location": {"lat": 30.58, "lng": 114.27}},
         "note": None, "status": status, "reason": None,
         "accept_by": created + ACCEPT_TIMEOUT if status == "confirmed" else None,
-        "history": history, "idempotency_key": f"res-{resident}:{n}", "fingerprint": "x",
+        "history": history, **idempotency.key_fields(f"res-{resident}", str(n)),
+        "fingerprint": "x",
         "created_at": created, "updated_at": created, **created_buckets(created),
         **accept_due(status, created + ACCEPT_TIMEOUT if status == "confirmed" else None),
         "_outbox": [], "_outbox_pending": False,

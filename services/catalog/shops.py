@@ -58,8 +58,8 @@ def update_product(store: CatalogStore, who: dict[str, str], product_id: str,
 def list_products(store: CatalogStore, merchant_id: str, page: int,
                   page_size: int) -> dict[str, Any]:
     merchant(store, merchant_id)
-    docs, total = store.products_of(merchant_id, offset(page, page_size), page_size)
-    return page_dict(docs, page, page_size, total, records.public_product)
+    docs, total, capped = store.products_of(merchant_id, offset(page, page_size), page_size)
+    return page_dict(docs, page, page_size, total, records.public_product, capped)
 
 
 def delete_product(store: CatalogStore, who: dict[str, str], product_id: str,

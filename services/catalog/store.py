@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.catalog.cells import MerchantCells
 from services.catalog.domain import name_keys
-from services.common import outbox
+from services.common import outbox, paging
 
 PRODUCT_NEAR_FIELDS = {"_id": 1, "merchant_id": 1, "name": 1, "sale_mode": 1, "price_fen": 1,
                        "price_per": 1, "unit": 1, "stock": 1, "origin": 1, "location": 1}
@@ -183,11 +183,13 @@ class CatalogStore:
     def get_product(self, product_id: str) -> dict[str, Any] | None:
         return self.products.find_one({"_id": product_id})
 
-    def products_of(self, merchant_id: str, skip: int, limit: int) -> tuple[list[dict], int]:
-        query = {"merchant_id": merchant_id, "deleted": False}
-        total = self.products.count_documents(query)
-        docs = list(self.products.find(query).sort("created_at", 1).skip(skip).limit(limit))
-        return docs, total
+    def products_of(self, merchant_id: str, skip: int, limit: int
+                    ) -> tuple[list[dict], int, bool]:
+        """A shop's goods, oldest first; total capped (services/common/paging.py). "Not
+        deleted" rather than "deleted: False", so the embedded engine reads the shop's own
+        products by its key, not the index entry of every live product in the city."""
+        query = {"merchant_id": merchant_id, "deleted": {"$ne": True}}
+        return paging.read_capped(self.products.find(query).sort("created_at", 1), skip, limit)
 
     def update_product(self, product_id: str, changes: dict[str, Any],
                        audit: dict[str, Any] | None,

@@ -88,6 +88,8 @@ def page_of(schema: type[Schema], name: str | None = None) -> type[Schema]:
             "page": fields.Integer(required=True),
             "page_size": fields.Integer(required=True),
             "total": fields.Integer(required=True),
+            "total_capped": fields.Boolean(metadata={
+                "description": "true: there are more than `total` (lists count no further)"}),
         },
     )
 

@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from services.common import idempotency
+from services.common import idempotency, windows
 from services.common.events import make_event, new_id
 from services.common.times import as_utc, iso
 from services.dispatch import domain
@@ -94,6 +94,7 @@ def new_repair(resident_id: str, idempotency_key: str, data: dict[str, Any], now
         "h3_cell": h3_cell,
         "preferred_time": preferred,
         "requested_at": requested_at,
+        **windows.buckets("requested", requested_at),  # lists read the newest first
         "due_by": domain.due_by(requested_at, data["skill"], sla_minutes),
         "status": "open",
         "technician_id": None,

@@ -56,8 +56,9 @@ def list_for(store: DispatchStore, who: dict[str, str], page: int, page_size: in
     scope = domain.repair_scope(who, _technician_id(store, who), status)
     if scope is scopes.NOTHING:
         return empty_page(page, page_size)
-    docs, total = store.page(scope, offset(page, page_size), page_size)
-    return page_dict(docs, page, page_size, total, lambda d: records.public_repair(d, who, now))
+    docs, total, capped = store.page(scope, offset(page, page_size), page_size, now)
+    return page_dict(docs, page, page_size, total, lambda d: records.public_repair(d, who, now),
+                     capped)
 
 
 # ------------------------------------------------------------------ reporting

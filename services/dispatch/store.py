@@ -26,8 +26,10 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from services.common import idempotency, outbox
+from services.common import idempotency, outbox, paging, windows
 from services.common.geo import cell_for
+from services.common.times import as_utc
+from services.dispatch import metrics
 from services.dispatch.domain import ACTIVE_STATUSES
 
 # H3 resolution 7 (~1.2 km edge) for the candidate search: a 6 km radius is ~60 cells rather
@@ -71,6 +73,8 @@ class DispatchStore:
         self.repairs.create_index("resident_id")
         self.repairs.create_index("technician_id")
         self.repairs.create_index("requested_at")
+        for bucket in windows.bucket_fields("requested"):
+            self.repairs.create_index(bucket)
         # Pages sort by these; timers find due items by status and due time.
         self.technicians.create_index("name")
         self.technicians.create_index([("status", 1), ("name", 1)])
@@ -79,12 +83,31 @@ class DispatchStore:
             self.repairs.create_index([(field, 1), ("requested_at", -1)])
         self.repairs.create_index([("status", 1), ("due_by", 1)])
         self.repairs.create_index([("status", 1), ("accept_by", 1)])
-        self.repairs.create_index("arrived_at")  # the metrics' last hour of arrivals
+        self.repairs.create_index("arrived_at")
+        self.repairs.create_index("arrived_hour")  # the metrics' last hour of arrivals
         outbox.ensure_outbox_index(self.repairs)
+        self._backfill_buckets()
         if self.cache_enabled:
             self._techs.clear()
             self._available.clear()
             self.reload_technicians()
+
+    def _backfill_buckets(self) -> None:
+        """Repairs stored before the list buckets existed: one pass, recorded."""
+        meta = self.db["meta"]
+        if meta.find_one({"_id": "requested_buckets_backfilled"}) is not None:
+            return
+        for doc in list(self.repairs.find({"requested_hour": {"$exists": False}},
+                                          {"requested_at": 1, "arrived_at": 1})):
+            fields = {}
+            if doc.get("requested_at") is not None:
+                fields = windows.buckets("requested", as_utc(doc["requested_at"]))
+            if doc.get("arrived_at") is not None:
+                fields["arrived_hour"] = windows.hour_of(as_utc(doc["arrived_at"]))
+            if fields:
+                self.repairs.update_one({"_id": doc["_id"]}, {"$set": fields})
+        meta.update_one({"_id": "requested_buckets_backfilled"}, {"$set": {"done": True}},
+                        upsert=True)
 
     def outbox_collections(self) -> list[Any]:
         return [self.repairs]
@@ -231,11 +254,16 @@ class DispatchStore:
                     events: list[dict]) -> dict[str, Any] | None:
         """Apply updates only if the repair is still in the status and revision it was read
         in: one guarded write with its events. None if someone else moved it first."""
+        if updates.get("arrived_at") is not None:
+            updates = {**updates, "arrived_hour": windows.hour_of(as_utc(updates["arrived_at"]))}
         update = outbox.outbox_update(
             events, {"$set": updates, "$inc": {"rev": 1}})
-        return self.repairs.find_one_and_update(
+        moved = self.repairs.find_one_and_update(
             {"_id": repair["_id"], "status": repair["status"], "rev": repair.get("rev", 0)},
             update, return_document=ReturnDocument.AFTER)
+        if moved is not None and updates.get("status", repair["status"]) != repair["status"]:
+            metrics.moved(updates["status"])
+        return moved
 
     def count_code_attempt(self, repair_id: str, max_attempts: int) -> dict[str, Any] | None:
         """Take one completion-code attempt before the code is compared: one atomic increment,
@@ -261,15 +289,28 @@ class DispatchStore:
             return_document=ReturnDocument.AFTER)
 
     def page_technicians(self, query: dict[str, Any], skip: int, limit: int
-                         ) -> tuple[list[dict], int]:
-        total = self.technicians.count_documents(query)
-        docs = list(self.technicians.find(query).sort("name", 1).skip(skip).limit(limit))
-        return docs, total
+                         ) -> tuple[list[dict], int, bool]:
+        """By name; the roster is the workforce, not history. Total capped (paging.py)."""
+        return paging.read_capped(self.technicians.find(query).sort("name", 1), skip, limit)
 
-    def page(self, query: dict[str, Any], skip: int, limit: int) -> tuple[list[dict], int]:
-        total = self.repairs.count_documents(query)
-        docs = list(self.repairs.find(query).sort("requested_at", -1).skip(skip).limit(limit))
-        return docs, total
+    def page(self, query: dict[str, Any], skip: int, limit: int, now: datetime
+             ) -> tuple[list[dict], int, bool]:
+        """Newest request first: (the page, the total, whether it is capped at TOTAL_CAP).
+        A resident's own repairs are read by ``resident_id`` (a person's repairs are few);
+        active statuses (the jobs under way, a bounded set) by status; a technician's jobs
+        and the terminal statuses through widening windows of request time
+        (services/common/windows.py), so no list reads all history."""
+        if "resident_id" in query:
+            rest = {k: v for k, v in query.items() if k != "resident_id"}
+            return windows.by_few(self.repairs, {"resident_id": query["resident_id"]}, rest,
+                                  "requested_at", skip, limit)
+        status = query.get("status")
+        statuses = status["$in"] if isinstance(status, dict) else [status]
+        if set(statuses) <= set(ACTIVE_STATUSES):
+            return paging.read_capped(self.repairs.find(query).sort("requested_at", -1),
+                                      skip, limit)
+        return windows.newest_page(self.repairs, query, "requested", "requested_at", skip,
+                                   limit, now, owner_wide="technician_id" in query)
 
     def active_repairs(self, statuses: tuple[str, ...] = ACTIVE_REPAIR_STATUSES,
                        limit: int = 2000) -> list[dict[str, Any]]:
@@ -287,10 +328,18 @@ class DispatchStore:
                     .limit(limit))
 
     def count_with_status(self, status: str) -> int:
+        """Repairs in an active status (jobs under way: a bounded set). Terminal statuses
+        are counted as moves instead (metrics.py), never by a count over history."""
+        if status not in ACTIVE_STATUSES:
+            raise ValueError(f"{status} repairs are history: count moves, not documents")
         return self.repairs.count_documents({"status": status})
 
     def arrived_since(self, since: datetime, limit: int = 100_000) -> list[dict[str, Any]]:
-        return list(self.repairs.find({"arrived_at": {"$gte": since}},
+        """Repairs reached since ``since``, found by their arrival hour (a range alone is a
+        scan on the embedded engine, which plans equalities only)."""
+        hours = list(range(windows.hour_of(since), windows.hour_of(since) + 3))
+        return list(self.repairs.find({"arrived_hour": {"$in": hours},
+                                       "arrived_at": {"$gte": since}},
                                       {"requested_at": 1, "arrived_at": 1}).limit(limit))
 
     def requested_between(self, start: datetime, end: datetime, limit: int = 100_000

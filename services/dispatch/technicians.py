@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.common.paging import offset, page_dict
 from services.common.refusals import Conflict, Forbidden, NotFound
 from services.dispatch import domain, records
 from services.dispatch.store import CACHE_RELOAD_EVERY, DispatchStore
@@ -52,9 +53,8 @@ def roster(store: DispatchStore, page: int, page_size: int, status: str | None,
         query["status"] = status
     if skill:
         query["skills"] = skill
-    docs, total = store.page_technicians(query, (page - 1) * page_size, page_size)
-    return {"items": [records.public_technician(d) for d in docs], "page": page,
-            "page_size": page_size, "total": total}
+    docs, total, capped = store.page_technicians(query, offset(page, page_size), page_size)
+    return page_dict(docs, page, page_size, total, records.public_technician, capped)
 
 
 def visible(store: DispatchStore, who: dict[str, str], technician_id: str) -> dict[str, Any]:

@@ -114,14 +114,14 @@ def attempt_one(store: NotifyStore, channels: dict[str, Channel], policy: RetryP
 # the admin view
 
 
-def page(store: NotifyStore, status: str, channel: str | None, page: int, page_size: int
-         ) -> dict[str, Any]:
+def page(store: NotifyStore, status: str, channel: str | None, page: int, page_size: int,
+         now: datetime) -> dict[str, Any]:
     query: dict[str, Any] = {"status": status}
     if channel:
         query["channel"] = channel
-    docs, total = store.deliveries.page(query, (page - 1) * page_size, page_size)
+    docs, total, capped = store.deliveries.page(query, (page - 1) * page_size, page_size, now)
     return {"items": [records.public_delivery(d) for d in docs], "page": page,
-            "page_size": page_size, "total": total}
+            "page_size": page_size, "total": total, "total_capped": capped}
 
 
 def get(store: NotifyStore, delivery_id: str) -> dict[str, Any]:

@@ -38,7 +38,8 @@ def get(store: NotifyStore, who: dict[str, str], feedback_id: str) -> dict[str, 
     return records.public_feedback(doc)
 
 
-def page(store: NotifyStore, who: dict[str, str], args: dict[str, Any]) -> dict[str, Any]:
+def page(store: NotifyStore, who: dict[str, str], args: dict[str, Any], now: datetime
+         ) -> dict[str, Any]:
     """Newest first: a resident's own, a planner's communities' queue (by status, or about
     one shop or repair), or everything for an admin."""
     query = rules.list_query(who, _planned(store, who), args.get("status"),
@@ -46,8 +47,8 @@ def page(store: NotifyStore, who: dict[str, str], args: dict[str, Any]) -> dict[
     number, size = args.get("page", 1), args.get("page_size", 20)
     if query is scopes.NOTHING:
         return page_dict([], number, size, 0)
-    docs, total = store.feedback.page(query, offset(number, size), size)
-    return page_dict(docs, number, size, total, records.public_feedback)
+    docs, total, capped = store.feedback.page(query, offset(number, size), size, now)
+    return page_dict(docs, number, size, total, records.public_feedback, capped)
 
 
 def reply(store: NotifyStore, who: dict[str, str], feedback_id: str, action: str,

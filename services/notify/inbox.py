@@ -73,11 +73,12 @@ def _language(store: NotifyStore, who: dict[str, str], settings: InboxSettings) 
 
 def page(store: NotifyStore, who: dict[str, str], page: int, page_size: int,
          settings: InboxSettings) -> dict[str, Any]:
-    docs, total, unread = store.notifications.page(domain.inboxes_of(who), who["sub"],
-                                                   (page - 1) * page_size, page_size)
+    docs, total, capped, unread = store.notifications.page(
+        domain.inboxes_of(who), who["sub"], (page - 1) * page_size, page_size)
     language = _language(store, who, settings)
     return {"items": [records.public_notification(d, who["sub"], language) for d in docs],
-            "page": page, "page_size": page_size, "total": total, "unread_count": unread}
+            "page": page, "page_size": page_size, "total": total, "total_capped": capped,
+            "unread_count": unread}
 
 
 def mark_read(store: NotifyStore, who: dict[str, str], notification_id: str, now: datetime,

@@ -169,7 +169,7 @@ class NotifyService(ServiceBase):
     def list_deliveries(self, actor: dict, status: str = "failed", channel: str | None = None,
                         page: int = 1, page_size: int = 20) -> dict:
         domain.require_role(actor_of(actor), ("admin",), "only admins see deliveries")
-        return delivery.page(self.store, status, channel, page, page_size)
+        return delivery.page(self.store, status, channel, page, page_size, self.clock.now())
 
     @rpc
     def get_delivery(self, actor: dict, delivery_id: str) -> dict:
@@ -216,7 +216,7 @@ class NotifyService(ServiceBase):
     @rpc
     def list_feedback(self, actor: dict, query: dict | None = None) -> dict:
         args = load_or_raise(schemas.FeedbackListArgs(), query or {})
-        return feedback_cases.page(self.store, actor_of(actor), args)
+        return feedback_cases.page(self.store, actor_of(actor), args, self.clock.now())
 
     @rpc
     def get_feedback(self, actor: dict, feedback_id: str) -> dict:

@@ -10,7 +10,7 @@ from services.common import scopes
 from services.common.errors import load_or_raise
 from services.common.paging import empty_page, offset, page_dict
 from services.common.refusals import NotFound
-from services.orders import domain, records, schemas
+from services.orders import domain, metrics, records, schemas
 from services.orders.store import OrdersStore
 
 # Built once: building a marshmallow schema costs more than loading with it.
@@ -45,10 +45,9 @@ def list_orders(store: OrdersStore, who: dict[str, str], page: int, page_size: i
     """Newest first; ``total`` is exact up to store.TOTAL_CAP, beyond it ``total_capped``."""
     scope = domain.visible_query(who, status)
     if scope is scopes.NOTHING:
-        return {**empty_page(page, page_size), "total_capped": False}
+        return empty_page(page, page_size)
     docs, total, capped = store.page(scope, offset(page, page_size), page_size, now)
-    return {**page_dict(docs, page, page_size, total, records.public_order),
-            "total_capped": capped}
+    return page_dict(docs, page, page_size, total, records.public_order, capped)
 
 
 def act(store: OrdersStore, who: dict[str, str], order_id: str, action: str,
@@ -71,5 +70,8 @@ def move(store: OrdersStore, order: dict[str, Any], action: str, now: datetime,
     allowed_from, to_status, _party = domain.TRANSITIONS[action]
     fields, event = records.status_change(order, to_status, now, by, reason, extra,
                                           causation_id)
-    return store.move(order["_id"], allowed_from, fields,
-                      records.history_entry(to_status, now, by, reason), [event])
+    moved = store.move(order["_id"], allowed_from, fields,
+                       records.history_entry(to_status, now, by, reason), [event])
+    if moved is not None:
+        metrics.moved(to_status)
+    return moved

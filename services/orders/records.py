@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from services.common import idempotency
+from services.common import idempotency, windows
 from services.common.events import make_event, new_id
 from services.common.times import iso
 from services.orders.domain import EVENT_FOR_STATUS
@@ -42,23 +42,9 @@ def new_order(resident_id: str, idempotency_key: str, order: dict[str, Any],
     }
 
 
-def hour_of(at: datetime) -> int:
-    return int(at.timestamp() // 3600)
-
-
-def day_of(at: datetime) -> int:
-    return int(at.timestamp() // 86400)
-
-
-def month_of(at: datetime) -> int:
-    utc = at.astimezone(UTC)
-    return utc.year * 12 + utc.month - 1
-
-
 def created_buckets(at: datetime) -> dict[str, int]:
     """Coarse creation times (indexed): a list asks for the last few buckets at a time."""
-    return {"created_hour": hour_of(at), "created_day": day_of(at),
-            "created_month": month_of(at)}
+    return windows.buckets("created", at)
 
 
 def due_minute(at: datetime) -> int:

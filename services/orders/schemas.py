@@ -123,6 +123,4 @@ class OrderListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
 
 
-class OrderPageSchema(page_of(OrderSchema)):
-    total_capped = fields.Boolean(
-        metadata={"description": "true: there are more than `total` (lists count no further)"})
+OrderPageSchema = page_of(OrderSchema)

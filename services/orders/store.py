@@ -5,10 +5,13 @@ Costs stay flat in stored orders (docs/architecture.md, "Flat in stored data"):
   an order is confirmed, cleared when it leaves that state): an equality lookup on an index
   that both a MongoDB server and the embedded engine (hash indexes only) answer without
   reading other orders;
-- lists read the newest orders first through widening windows of creation time (the last two
-  hours, days, a week, two months, a year; indexed hour/day/month buckets): a page reads
-  only the window that holds it; totals are exact up to TOTAL_CAP, then "at least TOTAL_CAP"
-  (``total_capped``), so no count reads the whole history.
+- lists read by a key whose matches are few (a resident's orders, an active status) or, for
+  a shop's orders and terminal statuses, through widening windows of creation time (the
+  last two hours, days, a week, two months, a year; indexed hour/day/month buckets): a page
+  reads only the window that holds it; totals are exact up to TOTAL_CAP, then "at least
+  TOTAL_CAP" (``total_capped``), so no count reads the whole history;
+- the metrics count only the live (active) statuses; terminal ones are counted as
+  transitions (metrics.py).
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from services.common import idempotency, outbox
-from services.orders.records import created_buckets, day_of, due_minute, hour_of, month_of
+from services.common import idempotency, outbox, paging
+from services.common.windows import by_few, newest_page
+from services.orders.records import created_buckets, due_minute
 
 
 class OrdersStore:
@@ -98,16 +102,30 @@ class OrdersStore:
     def page(self, query: dict[str, Any], skip: int, limit: int,
              now: datetime) -> tuple[list[dict], int, bool]:
         """Newest first: (the page, the total, whether the total is capped at TOTAL_CAP).
-        Widens the window of creation time until it holds the page and TOTAL_CAP matches, or
-        all of history (then the list is short and the total exact)."""
-        wanted = max(skip + limit, TOTAL_CAP)
-        for window in windows(now):
-            docs = list(self.orders.find({**query, **window}).sort("created_at", -1))
-            if window and len(docs) >= wanted:
-                return docs[skip:skip + limit], TOTAL_CAP, True  # at least that many
-        return docs[skip:skip + limit], min(len(docs), TOTAL_CAP), len(docs) > TOTAL_CAP
+
+        Each filter reads by a key whose matches are few, never all of history:
+        - a resident's own orders by ``resident_id`` (a person's orders are few; the status,
+          if any, is checked on those, so the index of every order with that status is not
+          read);
+        - an active status (pending .. out_for_delivery: the live orders) by that status;
+        - anything else (a shop's orders, a terminal status, everything) through widening
+          windows of creation time until one holds the page and TOTAL_CAP more; a shop's last
+          window is all of its own orders, an admin's is the last 13 months."""
+        if "resident_id" in query:
+            rest = {k: v for k, v in query.items() if k != "resident_id"}
+            return by_few(self.orders, {"resident_id": query["resident_id"]}, rest,
+                          "created_at", skip, limit)
+        if query.get("status") in ACTIVE_STATUSES:
+            return paging.read_capped(self.orders.find(query).sort("created_at", -1),
+                                      skip, limit)
+        return newest_page(self.orders, query, "created", "created_at", skip, limit, now,
+                           owner_wide="merchant_owner_id" in query)
 
     def count_with_status(self, status: str) -> int:
+        """Orders in an active status (a bounded set: the live orders). Terminal statuses
+        are counted as transitions instead (metrics.py), never by a count over history."""
+        if status not in ACTIVE_STATUSES:
+            raise ValueError(f"{status} orders are history: count transitions, not documents")
         return self.orders.count_documents({"status": status})
 
     def overdue_confirmations(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
@@ -170,18 +188,8 @@ class OrdersStore:
             {"payment.refund_due_at": {"$lte": now}}, {"_id": 1}).limit(limit)]
 
 
-def windows(now: datetime) -> list[dict[str, Any]]:
-    """Filters for the windows a list reads, newest first; the last one is all of history.
-    Each names a few buckets only, so a window costs what it holds, not what is stored."""
-    hour, day, month = hour_of(now), day_of(now), month_of(now)
-    return [{"created_hour": {"$in": [hour - 1, hour]}},
-            {"created_day": {"$in": [day - 1, day]}},
-            {"created_day": {"$in": list(range(day - 7, day + 1))}},
-            {"created_month": {"$in": [month - 1, month]}},
-            {"created_month": {"$in": list(range(month - 12, month + 1))}},
-            {}]
-
-
-TOTAL_CAP = 100  # a total beyond this is shown as 100 with total_capped ("100+")
+# Orders still under way: a bounded set, read and counted by status directly.
+ACTIVE_STATUSES = frozenset({"pending", "confirmed", "accepted", "out_for_delivery"})
+TOTAL_CAP = paging.TOTAL_CAP
 DUE_LOOKBACK_MINUTES = 60
 SWEEP_SECONDS = 3600.0

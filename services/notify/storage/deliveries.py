@@ -1,5 +1,9 @@
 """Channel deliveries (SMS, e-mail, webhook): claimed with a lease, attempted, rescheduled
-with back-off or marked failed; the timer finds due ones by the indexed status."""
+with back-off or marked failed; the timer finds due ones by the indexed status.
+
+The admin list pages newest ``updated_at`` first: pending and sending (a bounded set) by
+status, sent and failed (all history) through windows of ``updated_*`` buckets, written in
+the same write as ``updated_at`` (services/common/windows.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.common import paging, windows
 from services.notify.schedule import NextDue, earliest
+
+LIVE_STATUSES = ("pending", "sending")  # still being worked on: a bounded set
 
 
 class Deliveries:
@@ -23,10 +30,17 @@ class Deliveries:
         # The sender finds due deliveries by status and time; the admin list pages by status.
         self.collection.create_index([("status", 1), ("next_attempt_at", 1)])
         self.collection.create_index([("status", 1), ("updated_at", -1)])
+        for bucket in windows.bucket_fields("updated"):
+            self.collection.create_index(bucket)
+        for doc in list(self.collection.find({"updated_hour": {"$exists": False}},
+                                             {"updated_at": 1})):
+            if doc.get("updated_at") is not None:  # stored before the buckets existed
+                self.collection.update_one({"_id": doc["_id"]},
+                                           {"$set": _updated(doc["updated_at"])})
 
     def add(self, doc: dict[str, Any]) -> bool:
         try:
-            self.collection.insert_one(doc)
+            self.collection.insert_one({**doc, **_updated(doc["updated_at"])})
         except DuplicateKeyError:
             return False
         self._next_due.note(doc["next_attempt_at"])
@@ -74,14 +88,19 @@ class Deliveries:
 
     def record_attempt(self, delivery_id: str, update: dict[str, Any]) -> dict | None:
         self._next_due.note(update["$set"].get("next_attempt_at"))
+        update = {**update, "$set": {**update["$set"], **_updated(update["$set"]["updated_at"])}}
         return self.collection.find_one_and_update(
             {"_id": delivery_id, "status": "sending"}, update,
             return_document=ReturnDocument.AFTER)
 
-    def page(self, query: dict[str, Any], skip: int, limit: int) -> tuple[list[dict], int]:
-        total = self.collection.count_documents(query)
-        docs = list(self.collection.find(query).sort("updated_at", -1).skip(skip).limit(limit))
-        return docs, total
+    def page(self, query: dict[str, Any], skip: int, limit: int, now: datetime
+             ) -> tuple[list[dict], int, bool]:
+        """Newest change first: (the page, the total, whether it is capped)."""
+        if query.get("status") in LIVE_STATUSES:
+            return paging.read_capped(self.collection.find(query).sort("updated_at", -1),
+                                      skip, limit)
+        return windows.newest_page(self.collection, query, "updated", "updated_at", skip,
+                                   limit, now)
 
     def get(self, delivery_id: str) -> dict | None:
         return self.collection.find_one({"_id": delivery_id})
@@ -91,5 +110,9 @@ class Deliveries:
         return self.collection.find_one_and_update(
             {"_id": delivery_id, "status": "failed"},
             {"$set": {"status": "pending", "next_attempt_at": now, "attempt_count": 0,
-                      "updated_at": now}},
+                      "updated_at": now, **_updated(now)}},
             return_document=ReturnDocument.AFTER)
+
+
+def _updated(at: datetime) -> dict[str, int]:
+    return windows.buckets("updated", at)

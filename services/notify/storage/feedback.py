@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
+
+from services.common import paging, windows
 
 
 class Feedback:
@@ -15,17 +18,36 @@ class Feedback:
         self.collection.create_index("resident_id")
         self.collection.create_index("community")
         self.collection.create_index("subject.id")
+        self.collection.create_index("status")  # the open queue: a bounded set
+        for bucket in windows.bucket_fields("created"):
+            self.collection.create_index(bucket)
+        for doc in list(self.collection.find({"created_hour": {"$exists": False}},
+                                             {"created_at": 1})):
+            if doc.get("created_at") is not None:  # stored before the buckets existed
+                self.collection.update_one({"_id": doc["_id"]}, {"$set": windows.buckets(
+                    "created", doc["created_at"])})
 
     def add(self, doc: dict[str, Any]) -> None:
-        self.collection.insert_one(doc)
+        self.collection.insert_one({**doc, **windows.buckets("created", doc["created_at"])})
 
     def get(self, feedback_id: str) -> dict[str, Any] | None:
         return self.collection.find_one({"_id": feedback_id})
 
-    def page(self, query: dict[str, Any], skip: int, limit: int) -> tuple[list[dict], int]:
-        total = self.collection.count_documents(query)
-        docs = list(self.collection.find(query).sort("created_at", -1).skip(skip).limit(limit))
-        return docs, total
+    def page(self, query: dict[str, Any], skip: int, limit: int, now: datetime
+             ) -> tuple[list[dict], int, bool]:
+        """Newest first: (the page, the total, whether it is capped). A resident's own by
+        ``resident_id`` (few); the open queue by status; the rest through
+        windows of creation time (services/common/windows.py), a planner's last window all
+        of their communities' feedback."""
+        if "resident_id" in query:
+            rest = {k: v for k, v in query.items() if k != "resident_id"}
+            return windows.by_few(self.collection, {"resident_id": query["resident_id"]},
+                                  rest, "created_at", skip, limit)
+        if query.get("status") == "open":  # waiting for a planner: few, read by status
+            return paging.read_capped(self.collection.find(query).sort("created_at", -1),
+                                      skip, limit)
+        return windows.newest_page(self.collection, query, "created", "created_at", skip,
+                                   limit, now, owner_wide="community" in query)
 
     def move(self, feedback_id: str, from_statuses: frozenset[str], answers_before: int,
              answer: dict[str, Any]) -> dict[str, Any] | None:

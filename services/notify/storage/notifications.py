@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from services.common import paging
 from services.notify.domain import expire_day
 from services.notify.schedule import NextDue, earliest
 from services.notify.sequence import Sequencer
@@ -66,14 +67,17 @@ class Notifications:
 
     @staticmethod
     def _visible(recipients: list[str]) -> dict[str, Any]:
-        return {"recipient_id": {"$in": recipients}, "held": False}
+        # "not held" rather than "held: False": the embedded engine plans every equality on
+        # an indexed field by reading that value's whole index entry (nearly every stored
+        # notification); the inbox key alone narrows the read to the reader's own.
+        return {"recipient_id": {"$in": recipients}, "held": {"$ne": True}}
 
     def page(self, recipients: list[str], reader: str, skip: int, limit: int
-             ) -> tuple[list[dict], int, int]:
-        query = self._visible(recipients)
-        total = self.collection.count_documents(query)
-        docs = list(self.collection.find(query).sort("seq", -1).skip(skip).limit(limit))
-        return docs, total, self.unread_count(recipients, reader)
+             ) -> tuple[list[dict], int, bool, int]:
+        """Newest first: (the page, the total, whether it is capped, the unread count)."""
+        docs, total, capped = paging.read_capped(
+            self.collection.find(self._visible(recipients)).sort("seq", -1), skip, limit)
+        return docs, total, capped, self.unread_count(recipients, reader)
 
     def unread_count(self, recipients: list[str], reader: str) -> int:
         personal = [r for r in recipients if r == reader]
@@ -81,10 +85,11 @@ class Notifications:
         count = 0
         if personal:
             count += self.collection.count_documents(
-                {"recipient_id": reader, "held": False, "read": False})
+                {"recipient_id": reader, "held": {"$ne": True}, "read": False})
         if shared:
             count += self.collection.count_documents(
-                {"recipient_id": {"$in": shared}, "held": False, "read_by": {"$ne": reader}})
+                {"recipient_id": {"$in": shared}, "held": {"$ne": True},
+                 "read_by": {"$ne": reader}})
         return count
 
     def since(self, recipients: list[str], after: int, limit: int) -> list[dict]:

@@ -67,3 +67,26 @@ def test_a_long_list_says_at_least_the_cap_and_pages_through_the_newest(store):
     docs, total, capped = store.page({"status": "delivered"}, 20, 10, NOW)
     assert [d["_id"] for d in docs] == [f"ord_{n}" for n in range(20, 30)]
     assert (total, capped) == (TOTAL_CAP, True)
+
+
+def test_a_resident_sees_only_their_own_orders_however_old(store):
+    mine = [order(n, NOW - timedelta(days=300 * n)) for n in range(1, 4)]
+    theirs = {**order(9, NOW), "resident_id": "res-2"}
+    store.orders.insert_many([*mine, theirs])
+    docs, total, capped = store.page({"resident_id": "res-1"}, 0, 20, NOW)
+    assert [d["_id"] for d in docs] == ["ord_1", "ord_2", "ord_3"]
+    assert (total, capped) == (3, False)
+    docs, total, _ = store.page({"resident_id": "res-1", "status": "pending"}, 0, 20, NOW)
+    assert (docs, total) == ([], 0)
+
+
+def test_a_live_status_is_listed_directly_and_its_gauge_counts_it(store):
+    store.orders.insert_many([order(n, NOW - timedelta(days=n * 100), "confirmed",
+                                    owner=f"owner-{n % 2}") for n in range(1, 5)])
+    docs, total, capped = store.page({"merchant_owner_id": "owner-0", "status": "confirmed"},
+                                     0, 20, NOW)
+    assert [d["_id"] for d in docs] == ["ord_2", "ord_4"]
+    assert (total, capped) == (2, False)
+    assert store.count_with_status("confirmed") == 4
+    with pytest.raises(ValueError):
+        store.count_with_status("delivered")  # history: counted as moves, not documents
