@@ -1,6 +1,8 @@
 """Data migrations of the notify database, run explicitly at start-up (see store.py) after
 the indexes exist and the numbering has resumed. Each is idempotent: it only touches
-documents still in the old shape."""
+documents still in the old shape. Finding those documents reads a whole collection, so each
+migration is recorded in ``meta`` once done and not looked for again (two replicas starting
+together may both run one; the second finds nothing to change)."""
 
 from __future__ import annotations
 
@@ -24,5 +26,14 @@ def upgrade_first_version(notifications: Any, sequencer: Sequencer) -> int:
     return len(old)
 
 
-def run_all(store: Any) -> None:
-    upgrade_first_version(store.notifications.collection, store.sequencer)
+def run_all(store: Any, meta: Any) -> None:
+    steps = {
+        "first_version_upgraded": lambda: upgrade_first_version(
+            store.notifications.collection, store.sequencer),
+        "delivery_buckets_added": store.deliveries.add_buckets,
+        "feedback_buckets_added": store.feedback.add_buckets,
+    }
+    for name, step in steps.items():
+        if meta.find_one({"_id": name}) is None:
+            step()
+            meta.update_one({"_id": name}, {"$set": {"done": True}}, upsert=True)

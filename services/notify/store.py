@@ -33,6 +33,7 @@ class NotifyStore:
         self.notices = Notices(db["notices"])
         self.feedback = Feedback(db["feedback"])
         self.planners = Planners(db["planners"])
+        self.meta = db["meta"]  # which data migrations are done
         self.sweep = Periodic(SWEEP_EVERY)  # expired notifications and notices
 
     def ensure_indexes(self) -> None:
@@ -51,4 +52,4 @@ class NotifyStoreProvider(StoreProvider):
     def setup(self) -> None:
         super().setup()  # opens the database, builds the NotifyStore, ensures its indexes
         self.store.sequencer.start_at(self.store.notifications.top_seq())
-        migrations.run_all(self.store)
+        migrations.run_all(self.store, self.store.meta)

@@ -32,11 +32,16 @@ class Deliveries:
         self.collection.create_index([("status", 1), ("updated_at", -1)])
         for bucket in windows.bucket_fields("updated"):
             self.collection.create_index(bucket)
-        for doc in list(self.collection.find({"updated_hour": {"$exists": False}},
-                                             {"updated_at": 1})):
-            if doc.get("updated_at") is not None:  # stored before the buckets existed
+
+    def add_buckets(self) -> int:
+        """Deliveries stored before the time buckets existed get them (a data migration)."""
+        old = list(self.collection.find({"updated_hour": {"$exists": False}},
+                                        {"updated_at": 1}))
+        for doc in old:
+            if doc.get("updated_at") is not None:
                 self.collection.update_one({"_id": doc["_id"]},
                                            {"$set": _updated(doc["updated_at"])})
+        return len(old)
 
     def add(self, doc: dict[str, Any]) -> bool:
         try:

@@ -21,11 +21,16 @@ class Feedback:
         self.collection.create_index("status")  # the open queue: a bounded set
         for bucket in windows.bucket_fields("created"):
             self.collection.create_index(bucket)
-        for doc in list(self.collection.find({"created_hour": {"$exists": False}},
-                                             {"created_at": 1})):
-            if doc.get("created_at") is not None:  # stored before the buckets existed
+
+    def add_buckets(self) -> int:
+        """Feedback stored before the time buckets existed gets them (a data migration)."""
+        old = list(self.collection.find({"created_hour": {"$exists": False}},
+                                        {"created_at": 1}))
+        for doc in old:
+            if doc.get("created_at") is not None:
                 self.collection.update_one({"_id": doc["_id"]}, {"$set": windows.buckets(
                     "created", doc["created_at"])})
+        return len(old)
 
     def add(self, doc: dict[str, Any]) -> None:
         self.collection.insert_one({**doc, **windows.buckets("created", doc["created_at"])})

@@ -83,3 +83,18 @@ def test_feedback_lists_a_residents_own_and_a_communitys_newest_first(store):
     docs, total, _ = store.feedback.page({"community": {"$in": ["c1"]}, "status": "open"},
                                          0, 20, NOW)
     assert (ids(docs), total) == (["fbk_2"], 1)
+
+
+def test_deliveries_stored_before_the_buckets_are_listed_after_the_one_time_migration(store):
+    from services.notify import migrations
+
+    old = delivery(1, "sent", NOW - timedelta(hours=1))
+    store.deliveries.collection.insert_one(old)  # as the previous version stored it
+    assert store.deliveries.page({"status": "sent"}, 0, 10, NOW)[0] == []
+    migrations.run_all(store, store.meta)
+    assert ids(store.deliveries.page({"status": "sent"}, 0, 10, NOW)[0]) == ["dlv_1"]
+
+    # Recorded as done: a later start does not read the collection for old shapes again.
+    store.deliveries.collection.insert_one(delivery(2, "sent", NOW))
+    migrations.run_all(store, store.meta)
+    assert "updated_hour" not in store.deliveries.get("dlv_2")
