@@ -10,6 +10,23 @@
     if (meta) { event.detail.headers["X-CSRF-Token"] = meta.content; }
   });
 
+  // A person's action inside a live part wins over the part's refresh: a refresh in flight
+  // is abandoned (its answer, rendered before the action, would put the old state back on
+  // the screen and a button the person just pressed), and none starts until the action's
+  // answer is in (or 10 s have passed).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var live = elt.closest ? elt.closest("[data-live]") : null;
+    if (!live) { return; }
+    if (elt === live) {
+      if (live.lcActingUntil && Date.now() < live.lcActingUntil) { event.preventDefault(); }
+      return;
+    }
+    live.lcActingUntil = Date.now() + 10000;
+    htmx.trigger(live, "htmx:abort");
+    event.detail.xhr.addEventListener("loadend", function () { live.lcActingUntil = 0; });
+  });
+
   function liveStream() {
     // Only pages with live parts (data-live) hold a stream: each one holds a server thread.
     var url = document.body.getAttribute("data-stream");
