@@ -344,5 +344,9 @@ class DispatchStore:
 
     def requested_between(self, start: datetime, end: datetime, limit: int = 100_000
                           ) -> list[dict[str, Any]]:
-        return list(self.repairs.find({"requested_at": {"$gte": start, "$lt": end}})
+        # By the day buckets (indexed, a few per stats range), then the exact range: a range
+        # on requested_at alone reads every repair ever stored on the embedded engine.
+        days = list(range(windows.day_of(start), windows.day_of(end) + 1))
+        return list(self.repairs.find({"requested_day": {"$in": days},
+                                       "requested_at": {"$gte": start, "$lt": end}})
                     .limit(limit))

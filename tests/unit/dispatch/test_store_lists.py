@@ -84,3 +84,15 @@ def test_arrivals_of_the_last_hour_are_found_by_their_arrival_hour(store):
         doc = store.repair(f"rep_{n}")
         assert store.move_repair(doc, {"status": "arrived", "arrived_at": at}, []) is not None
     assert ids(store.arrived_since(NOW - timedelta(hours=1))) == ["rep_1"]
+
+
+def test_the_stats_range_holds_exactly_the_repairs_requested_in_it(store):
+    start, end = NOW - timedelta(days=7), NOW
+    store.repairs.insert_many([
+        repair(1, start - timedelta(seconds=1)),  # just before: same bucket day, left out
+        repair(2, start),
+        repair(3, end - timedelta(seconds=1)),
+        repair(4, end),  # the range is half-open
+        repair(5, NOW - timedelta(days=400)),
+    ])
+    assert sorted(ids(store.requested_between(start, end))) == ["rep_2", "rep_3"]
