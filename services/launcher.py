@@ -14,6 +14,7 @@ import ctypes
 import logging
 import logging.handlers
 import os
+import random
 import secrets
 import signal
 import socket
@@ -175,10 +176,34 @@ def copy_rotating(stream, path: Path, max_bytes: int, backups: int) -> None:
         stream.close()
 
 
+_HANDED_OUT: set[int] = set()
+_RANDOM = random.SystemRandom()  # not the module's generator, which test runners reseed
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, below the kernel's ephemeral range: a port the kernel hands out
+    (bind to 0) can be taken in the meantime as the local end of any outgoing connection
+    (a service's metrics port was once found taken while the system started)."""
+    high = min(_ephemeral_low(), 65536) - 1
+    for _ in range(200):
+        port = _RANDOM.randint(max(10000, high - 20000), high)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def start_private(amqp_uri: str, data_dir: Path, extra_env: dict | None = None) -> System:
