@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -34,3 +35,29 @@ def print_table(rows: list[dict], baseline: str | None = None) -> None:
         ratio = f"{r['rate_per_s'] / base['rate_per_s']:>9.3f}" if base else ""
         print(f"{r['name']:<44}{r['n']:>6}{r['rate_per_s']:>10}{r['p50_ms']:>9}"
               f"{r['p99_ms']:>9}{ratio}")
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    """Seconds each of ``repeat`` calls of ``fn`` took."""
+    out = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - began)
+    return out
+
+
+def print_size_table(results: dict[int, dict[str, list[float]]], width: int = 36) -> None:
+    """Per operation: p50/p99 ms at each stored-data size, and the largest size's p50 over
+    the smallest's (1.0 = flat in stored data)."""
+    sizes = list(results)
+    small, large = sizes[0], sizes[-1]
+    print(f"\n{'operation':<{width}}" + "".join(f"{f'{s} p50/p99 ms':>22}" for s in sizes)
+          + f"{'p50 ratio':>11}")
+    for name in results[small]:
+        cells = []
+        for size in sizes:
+            ms = [v * 1000 for v in results[size][name]]
+            cells.append(f"{percentile(ms, 50):>10.2f} /{percentile(ms, 99):>9.2f}")
+        ratio = percentile(results[large][name], 50) / percentile(results[small][name], 50)
+        print(f"{name:<{width}}" + "".join(f"{c:>22}" for c in cells) + f"{ratio:>11.2f}")

@@ -18,7 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.stats import percentile
+from bench.stats import print_size_table, timed
 from services.common import idempotency
 from services.common.store import open_database
 from services.orders.records import accept_due, created_buckets
@@ -85,15 +85,6 @@ def seed(store: OrdersStore, size: int, now: datetime) -> dict:
     return {"ids": ids, "merchant": "owner-0", "resident": "res-0"}
 
 
-def timed(fn, repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - began)
-    return out
-
-
 def measure(store: OrdersStore, ctx: dict, now: datetime, repeat: int) -> dict[str, list]:
     rng = random.Random(1)
     ids = ctx["ids"]
@@ -140,17 +131,7 @@ def main() -> None:
                 results[size] = measure(store, ctx, now, args.repeat)
             finally:
                 database.close()
-    small, large = sizes[0], sizes[-1]
-    print(f"\n{'operation':<36}" + "".join(f"{f'{s} p50/p99 ms':>22}" for s in sizes)
-          + f"{'p50 ratio':>11}")
-    for name in results[small]:
-        cells = []
-        for size in sizes:
-            ms = [v * 1000 for v in results[size][name]]
-            cells.append(f"{percentile(ms, 50):>10.2f} /{percentile(ms, 99):>9.2f}")
-        ratio = (percentile(results[large][name], 50) / percentile(results[small][name], 50))
-        print(f"{name:<36}" + "".join(f"{c:>22}" for c in cells) + f"{ratio:>11.2f}")
-
+    print_size_table(results)
 
 if __name__ == "__main__":
     main()

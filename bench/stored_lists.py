@@ -19,7 +19,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.stats import percentile
+from bench.stats import print_size_table, timed
 from services.common import idempotency
 from services.common.store import open_database
 from services.dispatch.metrics import repair_gauges
@@ -107,15 +107,6 @@ def seed(collection, make, size: int, now: datetime) -> None:
             batch = []
     if batch:
         collection.insert_many(batch)
-
-
-def timed(fn, repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - began)
-    return out
 
 
 def call(verb, *args, now: datetime):
@@ -208,17 +199,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     now = datetime.now(UTC)
     results = {size: run(size, now, args.repeat) for size in sizes}
-    small, large = sizes[0], sizes[-1]
-    print(f"\n{'operation':<50}" + "".join(f"{f'{s} p50/p99 ms':>22}" for s in sizes)
-          + f"{'p50 ratio':>11}")
-    for name in results[small]:
-        cells = []
-        for size in sizes:
-            ms = [v * 1000 for v in results[size][name]]
-            cells.append(f"{percentile(ms, 50):>10.2f} /{percentile(ms, 99):>9.2f}")
-        ratio = percentile(results[large][name], 50) / percentile(results[small][name], 50)
-        print(f"{name:<50}" + "".join(f"{c:>22}" for c in cells) + f"{ratio:>11.2f}")
-
+    print_size_table(results, width=50)
 
 if __name__ == "__main__":
     main()
