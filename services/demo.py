@@ -138,9 +138,9 @@ TECHNICIANS = [
 COMMUNITY = "民意街社区"
 RESIDENTS = {
     "resident-li": {"name": "李奶奶", "address": "江汉区民意街12号3单元502",
-                    "location": {"lat": 30.5803, "lng": 114.2705}, "community": "民意街社区"},
+                    "location": {"lat": 30.5803, "lng": 114.2705}, "community": COMMUNITY},
     "resident-zhang": {"name": "张先生", "address": "江汉区民意四路7号1单元201",
-                       "location": {"lat": 30.5799, "lng": 114.2716}, "community": "民意街社区"},
+                       "location": {"lat": 30.5799, "lng": 114.2716}, "community": COMMUNITY},
 }
 
 
