@@ -8,8 +8,11 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
+
+from services.common.config import setting
 
 CENTRE = {"lat": 30.5801, "lng": 114.2701}  # 民意街道, 江汉区, 武汉
 
@@ -138,9 +141,9 @@ TECHNICIANS = [
 COMMUNITY = "民意街社区"
 RESIDENTS = {
     "resident-li": {"name": "李奶奶", "address": "江汉区民意街12号3单元502",
-                    "location": {"lat": 30.5803, "lng": 114.2705}, "community": "民意街社区"},
+                    "location": {"lat": 30.5803, "lng": 114.2705}, "community": COMMUNITY},
     "resident-zhang": {"name": "张先生", "address": "江汉区民意四路7号1单元201",
-                       "location": {"lat": 30.5799, "lng": 114.2716}, "community": "民意街社区"},
+                       "location": {"lat": 30.5799, "lng": 114.2716}, "community": COMMUNITY},
 }
 
 
@@ -238,6 +241,11 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _today() -> str:
+    """The market's calendar day now (CITY_TZ): the day the demo's weighings are counted in."""
+    return datetime.now(ZoneInfo(setting(None, "CITY_TZ"))).date().isoformat()
+
+
 RECYCLING_RATES = {"paper": 800, "plastic": 1200, "metal": 2500, "textile": 300}  # fen/kg
 
 
@@ -274,7 +282,7 @@ def walkthrough(base_url: str, ids: dict[str, Any]) -> str:
         "skill": "plumbing", "description": "厨房水龙头一直滴水",
         "address": home["address"], "location": home["location"],
     }, ensure_ascii=False)
-    market, recycling = ids["market"], ids["recycling"]
+    market, recycling, today = ids["market"], ids["recycling"], _today()
     drop_off = json.dumps({
         "sequence": "demo-0002", "code": "$CODE", "amount_fen": 600,
         "items": [{"category": "plastic", "grams": 500}],
@@ -384,9 +392,9 @@ The wet market (智慧菜场): 王阿姨's scale posts each sale; the slip's QR 
   curl -s -X POST $B/api/v1/receipts/{market["receipt"]}/flag -H "Authorization: Bearer $LI" \\
        -H 'Content-Type: application/json' -d '{{"reason": "到家称了只有700克"}}'
   MANAGER=$({token.format(u="$B", sub=MARKET_MANAGER, role="market_manager")})
-  curl -s "$B/api/v1/markets/{market["id"]}/weighings?day=2026-12-01" \\
+  curl -s "$B/api/v1/markets/{market["id"]}/weighings?day={today}" \\
        -H "Authorization: Bearer $MANAGER"
-  curl -s "$B/api/v1/markets/{market["id"]}/mismatches?day=2026-12-01" \\
+  curl -s "$B/api/v1/markets/{market["id"]}/mismatches?day={today}" \\
        -H "Authorization: Bearer $MANAGER"
 
 Recycling (智能回收箱): 张先生 drops off paper and cans; the box credits him at posted rates.

@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 from services.common import outbox
 from services.common.config import setting
 from services.common.logs import get_logger
+from services.common.refusals import Refusal
 
 log = get_logger()
 
@@ -39,8 +40,6 @@ EVENTS = Counter("lifecircle_events_total",
                  "Events consumed, by outcome: handled, retried, deferred, dead_lettered",
                  ["service", "event_type", "outcome"])
 
-# Expected refusals (a 4xx at the gateway) are outcomes, not errors of the service.
-REFUSAL_NAMES = {"BadRequest", "InvalidInput", "Forbidden", "NotFound", "Conflict"}
 
 # A gauge source: the store in, {metric name: (help, [(labels, value), ...])} out.
 Gauges = Callable[[Any], dict[str, tuple[str, list[tuple[dict[str, str], float]]]]]
@@ -51,9 +50,8 @@ _server_port: int | None = None
 def outcome_of(exc_info: Any) -> str:
     if exc_info is None:
         return "ok"
-    error = exc_info[1]
-    names = {cls.__name__ for cls in type(error).__mro__}
-    return "refused" if names & REFUSAL_NAMES else "error"
+    # Expected refusals (a 4xx at the gateway) are outcomes, not errors of the service.
+    return "refused" if isinstance(exc_info[1], Refusal) else "error"
 
 
 def outbox_gauges(store: Any, now: datetime,

@@ -62,7 +62,8 @@ def newest_page(collection: Any, query: dict[str, Any], prefix: str, sort_field:
     want = paging.wanted(skip, limit)
     docs: list[dict] = []
     for window in windows(prefix, now, owner_wide):
-        docs = list(collection.find({**query, **window}).sort(sort_field, -1))
+        # A limit, as paging.read_capped: a year's window is read no further than ``want``.
+        docs = list(collection.find({**query, **window}).sort(sort_field, -1).limit(want))
         if len(docs) >= want:
             break
     return paging.capped(docs, skip, limit)

@@ -3,6 +3,7 @@ and shows what the walk-through promises (a set meal, a gap, a nearby plumber)."
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from services import demo
@@ -73,6 +74,12 @@ def test_the_demo_circle_loads_once_and_tells_its_story(system, api, tmp_path):
     assert receipt["batch"]["origin"] == "湖北武汉东西湖"
     assert receipt["batch"]["supplier"] == "东西湖蔬菜合作社"
     assert f"/api/v1/receipts/{market['receipt']}" in demo.walkthrough(system.base_url, ids)
+    # the manager's day in the walk-through is the day the demo's scale weighed in
+    day = re.search(r"/weighings\?day=([0-9-]+)", demo.walkthrough(system.base_url, ids))[1]
+    stalls = api.get(f"/api/v1/markets/{market['id']}/weighings", params={"day": day},
+                     as_=(demo.MARKET_MANAGER, "market_manager")).json()["stalls"]
+    wang = ids["merchants"]["merchant-wang"]
+    assert [s["weighings"] for s in stalls if s["merchant_id"] == wang] == [1]
 
     # recycling: 张先生's first drop-off is on his account; the walk-through drops off again
     zhang = ("resident-zhang", "resident")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from kombu import Exchange, Queue
 
 from services.common import queues
-from services.common.errors import NotFound
+from services.common.errors import NotFound, Unauthorized
 from services.common.metrics import outcome_of
 from services.common.store import mongo_client_options
 from services.dispatch.metrics import arrivals_by_promise
@@ -47,6 +47,7 @@ def test_mongodb_writes_wait_for_a_majority_unless_the_url_says_otherwise():
 def test_refusals_are_not_counted_as_errors():
     assert outcome_of(None) == "ok"
     assert outcome_of((NotFound, NotFound("no such order"), None)) == "refused"
+    assert outcome_of((Unauthorized, Unauthorized("unknown device"), None)) == "refused"
     assert outcome_of((RuntimeError, RuntimeError("bug"), None)) == "error"
 
 
