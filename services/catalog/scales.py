@@ -109,9 +109,10 @@ def market_day(store: CatalogStore, who: dict[str, str], market_id: str,
     doc = markets.managed_market(store, who, market_id)
     stall_ids = list(doc["stall_ids"])
     names = store.merchant_names(stall_ids)
-    weighed = store.weighings_of(stall_ids, day)
-    stalls = [market_records.stall_day(
-                  sid, names.get(sid, ""), [w for w in weighed if w["merchant_id"] == sid])
+    by_stall: dict[str, list[dict[str, Any]]] = {sid: [] for sid in stall_ids}
+    for w in store.weighings_of(stall_ids, day):
+        by_stall[w["merchant_id"]].append(w)
+    stalls = [market_records.stall_day(sid, names.get(sid, ""), by_stall[sid])
               for sid in stall_ids]
     return {"market_id": market_id, "day": day, "stalls": stalls}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from services.catalog import taxonomy
+from services.catalog import recycling_rules, taxonomy
 from services.catalog.pricing import (
     BY_PIECE,
     MAX_WEIGHT_G,
@@ -596,8 +596,8 @@ class DropOffCodeSchema(Strict):
 
 
 class DropOffItemSchema(Strict):
-    category = fields.String(required=True, validate=validate.OneOf(
-        ("paper", "plastic", "metal", "textile")))
+    category = fields.String(required=True,
+                             validate=validate.OneOf(recycling_rules.CATEGORIES))
     grams = fields.Integer(required=True, strict=True, validate=validate.Range(1, 500_000))
 
 

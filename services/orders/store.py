@@ -48,6 +48,8 @@ class OrdersStore:
         self.orders.create_index([("status", 1), ("created_at", -1)])
         self.orders.create_index("payment.reference")
         self.orders.create_index("payment.refund_due_at")
+        # The refund timer's key: its "refund_pending" entry holds only the open refunds.
+        self.orders.create_index("payment.status")
         outbox.ensure_outbox_index(self.orders)
         self._backfill()
 
@@ -184,8 +186,12 @@ class OrdersStore:
                       "payment.last_error": error}})
 
     def due_refunds(self, now: datetime, limit: int = 200) -> list[str]:
+        """Open refunds that are due, found by the payment status (a bounded set: refunds
+        under way): a range on ``refund_due_at`` alone is a scan of every order on the
+        embedded engine. Only a refund_pending payment has a due time."""
         return [doc["_id"] for doc in self.orders.find(
-            {"payment.refund_due_at": {"$lte": now}}, {"_id": 1}).limit(limit)]
+            {"payment.status": "refund_pending", "payment.refund_due_at": {"$lte": now}},
+            {"_id": 1}).limit(limit)]
 
 
 # Orders still under way: a bounded set, read and counted by status directly.

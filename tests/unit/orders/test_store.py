@@ -90,3 +90,19 @@ def test_a_live_status_is_listed_directly_and_its_gauge_counts_it(store):
     assert store.count_with_status("confirmed") == 4
     with pytest.raises(ValueError):
         store.count_with_status("delivered")  # history: counted as moves, not documents
+
+
+def test_the_refund_timer_finds_due_refunds_by_the_payment_status(store):
+    def with_payment(n: int, status: str, due: datetime | None) -> dict:
+        doc = order(n, NOW - timedelta(days=1), "cancelled")
+        return {**doc, "payment": {**doc["payment"], "status": status, "refund_due_at": due}}
+
+    store.orders.insert_many([
+        with_payment(1, "refund_pending", NOW - timedelta(seconds=5)),
+        with_payment(2, "refund_pending", NOW + timedelta(minutes=1)),  # leased / not yet
+        with_payment(3, "refunded", None),
+        with_payment(4, "paid", None),
+    ])
+    assert store.due_refunds(NOW) == ["ord_1"]
+    # The lookup is an equality on an indexed key, so it reads only the open refunds.
+    assert "payment.status_1" in store.orders.index_information()
