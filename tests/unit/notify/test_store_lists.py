@@ -98,3 +98,15 @@ def test_deliveries_stored_before_the_buckets_are_listed_after_the_one_time_migr
     store.deliveries.collection.insert_one(delivery(2, "sent", NOW))
     migrations.run_all(store, store.meta)
     assert "updated_hour" not in store.deliveries.get("dlv_2")
+
+
+def test_a_planner_without_communities_gets_an_empty_feedback_page_not_a_query(store):
+    from services.notify import feedback as feedback_cases
+
+    store.feedback.add({**feedback(1, NOW, resident="res-1", community="c1"),
+                        "kind": "feedback", "text": "the lamp is out", "photo_url": None})
+    planner = {"sub": "pln-1", "role": "planner"}
+    assert feedback_cases.page(store, planner, {"page": 2, "page_size": 5}, NOW) == {
+        "items": [], "page": 2, "page_size": 5, "total": 0, "total_capped": False}
+    store.planners.put("pln-1", ["c1"])
+    assert [f["id"] for f in feedback_cases.page(store, planner, {}, NOW)["items"]] == ["fbk_1"]
