@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,6 +110,19 @@ def open_database(name: str, mongo_url: str = "", data_dir: str = "data",
         lock.release()
         raise
     return Database(client[name], client, lock)
+
+
+def run_once(meta: Any, name: str, step: Callable[[], Any]) -> bool:
+    """A one-time data migration at start-up: run ``step`` unless the ``meta`` collection
+    records ``name`` as done, then record it. Finding documents still in an old shape reads a
+    whole collection, so it is looked for once, not at every start. ``step`` must be
+    idempotent: two replicas starting together may both run it (the second finds nothing to
+    change). True if it ran."""
+    if meta.find_one({"_id": name}) is not None:
+        return False
+    step()
+    meta.update_one({"_id": name}, {"$set": {"done": True}}, upsert=True)
+    return True
 
 
 class StoreProvider(DependencyProvider):

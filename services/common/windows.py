@@ -41,6 +41,16 @@ def bucket_fields(prefix: str) -> tuple[str, str, str]:
     return f"{prefix}_hour", f"{prefix}_day", f"{prefix}_month"
 
 
+def add_missing(collection: Any, prefix: str, at_field: str) -> int:
+    """Documents stored before their list buckets existed get them from ``at_field`` (a
+    one-time data migration: it reads every document without them); how many were found."""
+    old = list(collection.find({f"{prefix}_hour": {"$exists": False}}, {at_field: 1}))
+    for doc in old:
+        if doc.get(at_field) is not None:
+            collection.update_one({"_id": doc["_id"]}, {"$set": buckets(prefix, doc[at_field])})
+    return len(old)
+
+
 def windows(prefix: str, now: datetime, owner_wide: bool = False) -> list[dict[str, Any]]:
     """Filters for the windows a list reads, newest first. A list scoped to an owner (whose
     own documents bound it) ends with all of them; any other list ends at 13 months."""

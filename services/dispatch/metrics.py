@@ -14,6 +14,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from services.common.times import as_utc
 from services.dispatch.domain import ACTIVE_STATUSES, DEFAULT_SLA_MINUTES
 
 MOVES = Counter("lifecircle_repair_moves_total",
@@ -27,14 +28,10 @@ def moved(status: str) -> None:
     MOVES.labels(status=status).inc()
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def arrivals_by_promise(arrivals: list[dict[str, Any]]) -> dict[str, int]:
     """How many of these repairs were reached within 15 minutes of the request, and beyond."""
     within = sum(1 for r in arrivals
-                 if _utc(r["arrived_at"]) - _utc(r["requested_at"]) <= PROMISE)
+                 if as_utc(r["arrived_at"]) - as_utc(r["requested_at"]) <= PROMISE)
     return {"true": within, "false": len(arrivals) - within}
 
 

@@ -32,7 +32,6 @@ POLICIES = ("ranking", "nearest", "batched", "batched_reposition")
 # dispatcher can suggest but the service cannot do.
 SERVICE_POLICIES = ("ranking", "nearest", "batched")
 BATCHED = frozenset({"batched", "batched_reposition"})
-DEFAULT_POLICY = "ranking"
 # A booking joins the batch once its window opens within this many minutes: early enough to
 # reach it on time, late enough not to leave a technician waiting at the door.
 BOOKING_LEAD_MINUTES = 15.0

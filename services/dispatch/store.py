@@ -28,6 +28,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.common import idempotency, outbox, paging, windows
 from services.common.geo import cell_for
+from services.common.store import run_once
 from services.common.times import as_utc
 from services.dispatch import metrics
 from services.dispatch.domain import ACTIVE_STATUSES
@@ -86,17 +87,14 @@ class DispatchStore:
         self.repairs.create_index("arrived_at")
         self.repairs.create_index("arrived_hour")  # the metrics' last hour of arrivals
         outbox.ensure_outbox_index(self.repairs)
-        self._backfill_buckets()
+        run_once(self.db["meta"], "requested_buckets_backfilled", self._backfill_buckets)
         if self.cache_enabled:
             self._techs.clear()
             self._available.clear()
             self.reload_technicians()
 
     def _backfill_buckets(self) -> None:
-        """Repairs stored before the list buckets existed: one pass, recorded."""
-        meta = self.db["meta"]
-        if meta.find_one({"_id": "requested_buckets_backfilled"}) is not None:
-            return
+        """Repairs stored before the list buckets existed (a one-time migration)."""
         for doc in list(self.repairs.find({"requested_hour": {"$exists": False}},
                                           {"requested_at": 1, "arrived_at": 1})):
             fields = {}
@@ -106,8 +104,6 @@ class DispatchStore:
                 fields["arrived_hour"] = windows.hour_of(as_utc(doc["arrived_at"]))
             if fields:
                 self.repairs.update_one({"_id": doc["_id"]}, {"$set": fields})
-        meta.update_one({"_id": "requested_buckets_backfilled"}, {"$set": {"done": True}},
-                        upsert=True)
 
     def outbox_collections(self) -> list[Any]:
         return [self.repairs]

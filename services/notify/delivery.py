@@ -16,6 +16,7 @@ from typing import Any
 import eventlet
 
 from services.common.config import setting
+from services.common.paging import offset, page_dict
 from services.common.refusals import NotFound
 from services.notify import domain, records
 from services.notify.channels import Channel, DeliveryError
@@ -119,9 +120,8 @@ def page(store: NotifyStore, status: str, channel: str | None, page: int, page_s
     query: dict[str, Any] = {"status": status}
     if channel:
         query["channel"] = channel
-    docs, total, capped = store.deliveries.page(query, (page - 1) * page_size, page_size, now)
-    return {"items": [records.public_delivery(d) for d in docs], "page": page,
-            "page_size": page_size, "total": total, "total_capped": capped}
+    docs, total, capped = store.deliveries.page(query, offset(page, page_size), page_size, now)
+    return page_dict(docs, page, page_size, total, records.public_delivery, capped)
 
 
 def get(store: NotifyStore, delivery_id: str) -> dict[str, Any]:

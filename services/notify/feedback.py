@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.common import scopes
-from services.common.paging import offset, page_dict
+from services.common.paging import empty_page, offset, page_dict
 from services.common.refusals import Conflict
 from services.notify import domain, records
 from services.notify import feedback_rules as rules
@@ -46,7 +46,7 @@ def page(store: NotifyStore, who: dict[str, str], args: dict[str, Any], now: dat
                              args.get("subject_type"), args.get("subject_id"))
     number, size = args.get("page", 1), args.get("page_size", 20)
     if query is scopes.NOTHING:
-        return page_dict([], number, size, 0)
+        return empty_page(number, size)
     docs, total, capped = store.feedback.page(query, offset(number, size), size, now)
     return page_dict(docs, number, size, total, records.public_feedback, capped)
 

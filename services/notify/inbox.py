@@ -14,6 +14,7 @@ from typing import Any
 
 from services.common.config import setting
 from services.common.events import load_event
+from services.common.paging import offset, page_dict
 from services.common.refusals import NotFound
 from services.notify import domain, records
 from services.notify.preferences import effective_for
@@ -74,10 +75,10 @@ def _language(store: NotifyStore, who: dict[str, str], settings: InboxSettings) 
 def page(store: NotifyStore, who: dict[str, str], page: int, page_size: int,
          settings: InboxSettings) -> dict[str, Any]:
     docs, total, capped, unread = store.notifications.page(
-        domain.inboxes_of(who), who["sub"], (page - 1) * page_size, page_size)
+        domain.inboxes_of(who), who["sub"], offset(page, page_size), page_size)
     language = _language(store, who, settings)
-    return {"items": [records.public_notification(d, who["sub"], language) for d in docs],
-            "page": page, "page_size": page_size, "total": total, "total_capped": capped,
+    return {**page_dict(docs, page, page_size, total,
+                        lambda d: records.public_notification(d, who["sub"], language), capped),
             "unread_count": unread}
 
 

@@ -1,13 +1,15 @@
 """Data migrations of the notify database, run explicitly at start-up (see store.py) after
 the indexes exist and the numbering has resumed. Each is idempotent: it only touches
 documents still in the old shape. Finding those documents reads a whole collection, so each
-migration is recorded in ``meta`` once done and not looked for again (two replicas starting
-together may both run one; the second finds nothing to change)."""
+migration is recorded in ``meta`` once done and not looked for again
+(services.common.store.run_once; two replicas starting together may both run one, the second
+finds nothing to change)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from services.common.store import run_once
 from services.notify.sequence import Sequencer
 
 
@@ -34,6 +36,4 @@ def run_all(store: Any, meta: Any) -> None:
         "feedback_buckets_added": store.feedback.add_buckets,
     }
     for name, step in steps.items():
-        if meta.find_one({"_id": name}) is None:
-            step()
-            meta.update_one({"_id": name}, {"$set": {"done": True}}, upsert=True)
+        run_once(meta, name, step)

@@ -35,13 +35,7 @@ class Deliveries:
 
     def add_buckets(self) -> int:
         """Deliveries stored before the time buckets existed get them (a data migration)."""
-        old = list(self.collection.find({"updated_hour": {"$exists": False}},
-                                        {"updated_at": 1}))
-        for doc in old:
-            if doc.get("updated_at") is not None:
-                self.collection.update_one({"_id": doc["_id"]},
-                                           {"$set": _updated(doc["updated_at"])})
-        return len(old)
+        return windows.add_missing(self.collection, "updated", "updated_at")
 
     def add(self, doc: dict[str, Any]) -> bool:
         try:

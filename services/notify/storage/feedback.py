@@ -24,13 +24,7 @@ class Feedback:
 
     def add_buckets(self) -> int:
         """Feedback stored before the time buckets existed gets them (a data migration)."""
-        old = list(self.collection.find({"created_hour": {"$exists": False}},
-                                        {"created_at": 1}))
-        for doc in old:
-            if doc.get("created_at") is not None:
-                self.collection.update_one({"_id": doc["_id"]}, {"$set": windows.buckets(
-                    "created", doc["created_at"])})
-        return len(old)
+        return windows.add_missing(self.collection, "created", "created_at")
 
     def add(self, doc: dict[str, Any]) -> None:
         self.collection.insert_one({**doc, **windows.buckets("created", doc["created_at"])})

@@ -10,7 +10,7 @@ import pytest
 from services.common import idempotency
 from services.common.paging import TOTAL_CAP
 from services.common.store import open_database
-from services.common.windows import buckets
+from services.common.windows import bucket_fields, buckets
 from services.dispatch.store import DispatchStore
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -96,3 +96,27 @@ def test_the_stats_range_holds_exactly_the_repairs_requested_in_it(store):
         repair(5, NOW - timedelta(days=400)),
     ])
     assert sorted(ids(store.requested_between(start, end))) == ["rep_2", "rep_3"]
+
+
+def test_repairs_stored_before_the_buckets_get_them_once_at_start_up(tmp_path):
+    database = open_database("dispatch", "", str(tmp_path))
+    try:
+        old = {k: v for k, v in repair(1, NOW - timedelta(days=3), "arrived").items()
+               if k not in bucket_fields("requested")}
+        old["arrived_at"] = NOW - timedelta(days=3) + timedelta(minutes=12)
+        database.db["repairs"].insert_one(old)  # as the previous version stored it
+        store = DispatchStore(database.db, cache=False)
+        store.ensure_indexes()
+        migrated = store.repair("rep_1")
+        assert {k: migrated[k] for k in buckets("requested", old["requested_at"])} == \
+            buckets("requested", old["requested_at"])
+        assert "arrived_hour" in migrated
+
+        # Recorded as done: a later start does not read every repair for old shapes again.
+        newer = {k: v for k, v in repair(2, NOW, "open").items()
+                 if k not in bucket_fields("requested")}
+        store.repairs.insert_one(newer)
+        store.ensure_indexes()
+        assert "requested_hour" not in store.repair("rep_2")
+    finally:
+        database.close()

@@ -98,3 +98,26 @@ def test_deliveries_stored_before_the_buckets_are_listed_after_the_one_time_migr
     store.deliveries.collection.insert_one(delivery(2, "sent", NOW))
     migrations.run_all(store, store.meta)
     assert "updated_hour" not in store.deliveries.get("dlv_2")
+
+
+def test_a_planner_without_communities_gets_an_empty_feedback_page_not_a_query(store):
+    from services.notify import feedback as feedback_cases
+
+    store.feedback.add({**feedback(1, NOW, resident="res-1", community="c1"),
+                        "kind": "feedback", "text": "the lamp is out", "photo_url": None})
+    planner = {"sub": "pln-1", "role": "planner"}
+    assert feedback_cases.page(store, planner, {"page": 2, "page_size": 5}, NOW) == {
+        "items": [], "page": 2, "page_size": 5, "total": 0, "total_capped": False}
+    store.planners.put("pln-1", ["c1"])
+    assert [f["id"] for f in feedback_cases.page(store, planner, {}, NOW)["items"]] == ["fbk_1"]
+
+
+def test_feedback_stored_before_the_buckets_is_listed_after_the_one_time_migration(store):
+    from services.notify import migrations
+
+    old = {**feedback(1, NOW - timedelta(days=3)), "status": "closed"}
+    store.feedback.collection.insert_one(old)  # as the previous version stored it
+    query = {"status": "closed"}  # an admin's list of closed feedback: by time buckets
+    assert store.feedback.page(query, 0, 10, NOW)[0] == []
+    migrations.run_all(store, store.meta)
+    assert ids(store.feedback.page(query, 0, 10, NOW)[0]) == ["fbk_1"]
