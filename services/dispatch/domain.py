@@ -281,6 +281,12 @@ class InvalidInput(DispatchError, refusals.InvalidInput, ValueError):
         super().__init__(message, details or {"_schema": [message]}, code)
 
 
+class TooManyCodes(DispatchError, refusals.Conflict):
+    """409 too_many_codes: the resident has issued the most new codes one repair allows."""
+
+    code = "too_many_codes"
+
+
 class WrongCode(DispatchError, refusals.InvalidInput):
     """422 wrong_code: the completion code the technician typed is not the resident's."""
 
@@ -564,6 +570,7 @@ def repair_scope(who: dict[str, str], technician_id: str | None,
 MAX_CODE_ATTEMPTS = 5
 CODE_LOCKED_REASON = f"{MAX_CODE_ATTEMPTS} wrong completion codes"
 NEW_CODE_STATUSES = frozenset(ACTIVE_STATUSES)
+MAX_NEW_CODES = 10  # per repair: each one is a history entry, so the document stays bounded
 
 
 def check_code_attempt(repair: dict[str, Any], actor: dict[str, Any]) -> None:
@@ -605,10 +612,14 @@ def new_code_updates(repair: dict[str, Any], actor: dict[str, Any], code: str,
     reporter = repair.get("resident_id")
     if actor.get("role") != "resident" or reporter is None or actor.get("id") != reporter:
         raise NotAllowed("only the reporting resident may issue a new code")
+    issued = repair.get("codes_issued", 0)
+    if issued >= MAX_NEW_CODES:
+        raise TooManyCodes(f"at most {MAX_NEW_CODES} new codes per repair; please call the "
+                           "dispatcher", {"codes_issued": [str(issued)]})
     entry = {"status": status, "at": now, "by": {"id": actor["id"], "role": "resident"},
              "note": "new completion code"}
     return {"completion_code": code, "code_attempts": 0, "code_locked": False,
-            "code_locked_at": None, "updated_at": now,
+            "code_locked_at": None, "updated_at": now, "codes_issued": issued + 1,
             "history": [*(repair.get("history") or []), entry]}
 
 

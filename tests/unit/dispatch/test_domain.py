@@ -794,6 +794,16 @@ def test_only_the_reporting_resident_issues_a_new_code_and_it_unlocks() -> None:
         d.new_code_updates(repair("completed"), RESIDENT, "777777", NOW)
 
 
+def test_new_codes_per_repair_are_bounded_so_its_history_is() -> None:
+    job = repair("arrived")
+    for _ in range(d.MAX_NEW_CODES):
+        job = {**job, **d.new_code_updates(job, RESIDENT, "777777", NOW)}
+    assert job["codes_issued"] == d.MAX_NEW_CODES
+    with pytest.raises(d.TooManyCodes) as refused:
+        d.new_code_updates(job, RESIDENT, "888888", NOW)
+    assert refused.value.status == 409 and refused.value.code == "too_many_codes"
+
+
 # --------------------------------------------------------------------------- arrival check
 
 
