@@ -11,8 +11,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.catalog import schemas as catalog_schemas
 from services.catalog import taxonomy
+from services.dispatch import domain as dispatch_domain
 from services.dispatch import schemas as dispatch_schemas
 from services.gateway.routes.quotes import QuoteArgs, quote
+from services.orders import domain as order_domain
 from services.orders import schemas as order_schemas
 from services.web import basket as baskets
 from services.web import forms
@@ -22,10 +24,10 @@ from services.web.i18n import is_chinese
 bp = Blueprint("resident", __name__, url_prefix="/r")
 
 WALK_MINUTES = 15
-CANCELLABLE = ("pending", "confirmed", "accepted")  # the orders service decides; this only
-# decides whether to offer the button (a refusal is shown kindly if it changed meanwhile)
-RATABLE = ("completed",)
-LIVE_REPAIR = ("open", "assigned", "accepted", "arrived")
+# The orders service decides; this only decides whether to offer the button (a refusal is
+# shown kindly if it changed meanwhile).
+CANCELLABLE = order_domain.TRANSITIONS["cancel"].allowed_from
+LIVE_REPAIR = dispatch_domain.ACTIVE_STATUSES
 
 
 def _home() -> dict[str, Any] | None:
