@@ -178,8 +178,7 @@ def basket():
             "merchant_id": basket["merchant_id"],
             "items": [{"product_id": p, "quantity": q} for p, q in basket["items"].items()],
             "delivery": {"address": forms.text(form, "delivery.address"),
-                         "location": {"lat": forms.number(form, "delivery.location.lat"),
-                                      "lng": forms.number(form, "delivery.location.lng")}},
+                         "location": forms.location(form, "delivery.location")},
             "note": forms.text(form, "note"),
         }
         with forms.field_errors(errors):
@@ -243,8 +242,7 @@ def new_repair():
             "skill": forms.text(form, "skill"),
             "description": forms.text(form, "description"),
             "address": forms.text(form, "address"),
-            "location": {"lat": forms.number(form, "location.lat"),
-                         "lng": forms.number(form, "location.lng")},
+            "location": forms.location(form, "location"),
         }
         with forms.field_errors(errors):
             body = forms.load(dispatch_schemas.RepairCreateSchema(), payload)
