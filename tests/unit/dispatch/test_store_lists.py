@@ -9,7 +9,6 @@ import pytest
 
 from services.common import idempotency
 from services.common.paging import TOTAL_CAP
-from services.common.store import open_database
 from services.common.windows import buckets
 from services.dispatch.store import DispatchStore
 
@@ -17,12 +16,8 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path):
-    database = open_database("dispatch", "", str(tmp_path))
-    store = DispatchStore(database.db, cache=False)
-    store.ensure_indexes()
-    yield store
-    database.close()
+def store(open_store):
+    return open_store("dispatch", DispatchStore, cache=False)
 
 
 def repair(n: int, at: datetime, status: str = "rated", resident: str = "res-1",
