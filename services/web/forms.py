@@ -82,6 +82,12 @@ def number(form: Mapping[str, str], name: str) -> Any:
             return raw
 
 
+def location(form: Mapping[str, str], name: str) -> dict[str, Any]:
+    """A map point's two number boxes, ``{name}.lat`` and ``{name}.lng``, as the schemas'
+    ``{"lat": .., "lng": ..}``."""
+    return {"lat": number(form, f"{name}.lat"), "lng": number(form, f"{name}.lng")}
+
+
 def yuan_to_fen(form: Mapping[str, str], name: str) -> Any:
     """A price typed in 元 ('12.5') as integer fen, exactly (no float arithmetic)."""
     raw = (form.get(name) or "").strip()

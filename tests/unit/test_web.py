@@ -38,6 +38,12 @@ def test_prices_typed_in_yuan_become_exact_fen_or_stay_for_the_schema_to_refuse(
                                                               None]
 
 
+def test_a_map_point_is_read_from_its_two_dotted_number_boxes():
+    form = {"delivery.location.lat": " 30.58 ", "delivery.location.lng": "east"}
+    assert forms.location(form, "delivery.location") == {"lat": 30.58, "lng": "east"}
+    assert forms.location({}, "home.location") == {"lat": None, "lng": None}
+
+
 def test_nested_schema_errors_become_dotted_field_names():
     flat = forms.flatten({"delivery": {"location": {"lat": ["Not a valid number."]}},
                           "_schema": ["nothing to change"], "items": {"0": {"quantity": ["x"]}}})

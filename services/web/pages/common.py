@@ -65,8 +65,7 @@ def settings():
             changes["quiet_hours"] = None
         if who.role == "resident":
             changes["home"] = {
-                "location": {"lat": forms.number(form, "home.location.lat"),
-                             "lng": forms.number(form, "home.location.lng")},
+                "location": forms.location(form, "home.location"),
                 "address": forms.text(form, "home.address"),
                 "community": forms.text(form, "home.community"),
             }

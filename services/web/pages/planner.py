@@ -26,7 +26,8 @@ CENTRE = {"lat": 30.5801, "lng": 114.2701}  # the demo circle, when there is no 
 DEFAULT_RES = 8
 NOTICE_WALK_MINUTES = 15
 WORST_CELLS = 10
-NEAR_LAT, NEAR_LNG = "audience.near.location.lat", "audience.near.location.lng"
+NEAR = "audience.near.location"
+NEAR_LAT, NEAR_LNG = f"{NEAR}.lat", f"{NEAR}.lng"
 NEAR_WALK = "audience.near.walk_minutes"
 AREA_TIMEOUT = 30  # seconds: as the API route allows a district map
 # Legend: cells by how many of the basic-guarantee types are within their walk.
@@ -121,8 +122,7 @@ def notice_payload(form: Any) -> dict[str, Any]:
         names = (form.get("audience.communities") or "").replace("，", ",").split(",")
         audience: dict[str, Any] = {"communities": [n.strip() for n in names if n.strip()]}
     else:
-        audience = {"near": {"location": {"lat": forms.number(form, NEAR_LAT),
-                                          "lng": forms.number(form, NEAR_LNG)},
+        audience = {"near": {"location": forms.location(form, NEAR),
                              "walk_minutes": forms.number(form, NEAR_WALK)}}
     return {"title": forms.text(form, "title"), "body": forms.text(form, "body"),
             "audience": audience}

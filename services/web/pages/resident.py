@@ -11,8 +11,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.catalog import schemas as catalog_schemas
 from services.catalog import taxonomy
+from services.dispatch import domain as dispatch_domain
 from services.dispatch import schemas as dispatch_schemas
 from services.gateway.routes.quotes import QuoteArgs, quote
+from services.orders import domain as order_domain
 from services.orders import schemas as order_schemas
 from services.web import basket as baskets
 from services.web import forms
@@ -22,10 +24,10 @@ from services.web.i18n import is_chinese
 bp = Blueprint("resident", __name__, url_prefix="/r")
 
 WALK_MINUTES = 15
-CANCELLABLE = ("pending", "confirmed", "accepted")  # the orders service decides; this only
-# decides whether to offer the button (a refusal is shown kindly if it changed meanwhile)
-RATABLE = ("completed",)
-LIVE_REPAIR = ("open", "assigned", "accepted", "arrived")
+# The orders service decides; this only decides whether to offer the button (a refusal is
+# shown kindly if it changed meanwhile).
+CANCELLABLE = order_domain.TRANSITIONS["cancel"].allowed_from
+LIVE_REPAIR = dispatch_domain.ACTIVE_STATUSES
 
 
 def _home() -> dict[str, Any] | None:
@@ -176,8 +178,7 @@ def basket():
             "merchant_id": basket["merchant_id"],
             "items": [{"product_id": p, "quantity": q} for p, q in basket["items"].items()],
             "delivery": {"address": forms.text(form, "delivery.address"),
-                         "location": {"lat": forms.number(form, "delivery.location.lat"),
-                                      "lng": forms.number(form, "delivery.location.lng")}},
+                         "location": forms.location(form, "delivery.location")},
             "note": forms.text(form, "note"),
         }
         with forms.field_errors(errors):
@@ -241,8 +242,7 @@ def new_repair():
             "skill": forms.text(form, "skill"),
             "description": forms.text(form, "description"),
             "address": forms.text(form, "address"),
-            "location": {"lat": forms.number(form, "location.lat"),
-                         "lng": forms.number(form, "location.lng")},
+            "location": forms.location(form, "location"),
         }
         with forms.field_errors(errors):
             body = forms.load(dispatch_schemas.RepairCreateSchema(), payload)

@@ -12,6 +12,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from services.catalog import schemas as catalog_schemas
 from services.common.config import setting
 from services.common.refusals import NotFound
+from services.orders import domain as order_domain
 from services.orders import schemas as order_schemas
 from services.web import forms, summaries
 from services.web.calls import actor, call, page
@@ -19,9 +20,14 @@ from services.web.calls import actor, call, page
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# Which buttons an order in each status offers (the orders service decides what is allowed).
-NEXT_ACTIONS = {"confirmed": ("accept", "decline"), "accepted": ("dispatch",),
-                "out_for_delivery": ("deliver",)}
+# Which buttons an order in each status offers: the merchant's moves in the orders domain's
+# transition table (the orders service still decides what is allowed).
+_MERCHANT_MOVES = {action: move for action, move in order_domain.TRANSITIONS.items()
+                   if move.party == "merchant"}
+NEXT_ACTIONS = {status: tuple(a for a, move in _MERCHANT_MOVES.items()
+                              if status in move.allowed_from)
+                for status in order_domain.ORDER_STATUSES
+                if any(status in move.allowed_from for move in _MERCHANT_MOVES.values())}
 ORDERS_SHOWN = 100
 
 
@@ -103,8 +109,7 @@ def profile():
             "name": forms.text(form, "name"),
             "address": forms.text(form, "address"),
             "phone": forms.text(form, "phone"),
-            "location": {"lat": forms.number(form, "location.lat"),
-                         "lng": forms.number(form, "location.lng")},
+            "location": forms.location(form, "location"),
             "opening_hours": parse_hours(form),
             "delivery": {"max_walk_minutes": forms.number(form, "delivery.max_walk_minutes"),
                          "fee_fen": forms.yuan_to_fen(form, "delivery.fee_fen"),

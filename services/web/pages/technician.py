@@ -27,7 +27,6 @@ ACTION_SCHEMAS = {"decline": dispatch_schemas.ReasonRequiredSchema,
                   "complete": dispatch_schemas.CompleteSchema}
 ON_A_JOB = "You are on a job: your status follows it until you finish or hand it back."
 HANDING_BACK = ("decline", "cannot_fix")
-DONE_JOBS = ("completed", "rated", "cancelled")
 SKILLS = {s["code"]: s for s in dispatch_schemas.SKILLS_DOC["skills"]}
 
 
@@ -62,8 +61,9 @@ def _me() -> dict[str, Any]:
 
 def _jobs() -> dict[str, list[dict[str, Any]]]:
     items = call("dispatch", "list_repairs", actor=actor(), page=1, page_size=50)["items"]
-    return {"current": [j for j in items if j["status"] not in DONE_JOBS],
-            "done": [j for j in items if j["status"] in DONE_JOBS][:10]}
+    return {"current": [j for j in items if j["status"] in dispatch_domain.ACTIVE_STATUSES],
+            "done": [j for j in items
+                     if j["status"] not in dispatch_domain.ACTIVE_STATUSES][:10]}
 
 
 @bp.route("/")

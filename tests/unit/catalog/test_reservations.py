@@ -44,12 +44,8 @@ class CrashingStore(CatalogStore):
 
 
 @pytest.fixture
-def store(tmp_path):
-    database = open_database("catalog", "", str(tmp_path))
-    store = CrashingStore(database.db)
-    store.ensure_indexes()
-    yield store
-    database.close()
+def store(open_store):
+    return open_store("catalog", CrashingStore)
 
 
 def shop(store, stock=10, products=1):

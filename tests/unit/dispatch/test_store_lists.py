@@ -17,12 +17,8 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path):
-    database = open_database("dispatch", "", str(tmp_path))
-    store = DispatchStore(database.db, cache=False)
-    store.ensure_indexes()
-    yield store
-    database.close()
+def store(open_store):
+    return open_store("dispatch", DispatchStore, cache=False)
 
 
 def repair(n: int, at: datetime, status: str = "rated", resident: str = "res-1",

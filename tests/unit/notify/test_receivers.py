@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import eventlet
 import pytest
 
-from services.common.store import open_database
 from services.notify import delivery
 from services.notify.channels import DeliveryError
 from services.notify.receivers import ReceiverGate, WebhookLane
@@ -93,12 +92,8 @@ def _delivery(ident, channel, to):
 
 
 @pytest.fixture
-def store(tmp_path):
-    database = open_database("notify", "", str(tmp_path))
-    store = NotifyStore(database.db)
-    store.ensure_indexes()
-    yield store
-    database.close()
+def store(open_store):
+    return open_store("notify", NotifyStore)
 
 
 POLICY = delivery.RetryPolicy(timedelta(seconds=60), 6, 30.0, 3600.0)

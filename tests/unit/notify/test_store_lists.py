@@ -8,19 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.paging import TOTAL_CAP
-from services.common.store import open_database
 from services.notify.store import NotifyStore
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path):
-    database = open_database("notify", "", str(tmp_path))
-    store = NotifyStore(database.db)
-    store.ensure_indexes()
-    yield store
-    database.close()
+def store(open_store):
+    return open_store("notify", NotifyStore)
 
 
 def ids(docs: list[dict]) -> list[str]:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.common.store import open_database
 from services.orders import records
 from services.orders.store import TOTAL_CAP, OrdersStore
 
@@ -15,12 +14,8 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path):
-    database = open_database("orders", "", str(tmp_path))
-    store = OrdersStore(database.db)
-    store.ensure_indexes()
-    yield store
-    database.close()
+def store(open_store):
+    return open_store("orders", OrdersStore)
 
 
 def order(n: int, created: datetime, status: str = "delivered", owner: str = "owner-1",
